@@ -1,0 +1,1 @@
+//! The one native library the Android app loads.

@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("wallet: not yet");
+}

@@ -1,0 +1,1 @@
+//! The local transaction ledger the user sees.

@@ -1,0 +1,1 @@
+//! EMVCo QR codes: merchant-presented (scan), consumer-presented (show), rendering.

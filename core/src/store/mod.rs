@@ -1,0 +1,1 @@
+//! The wallet's SQLite database: schema, migrations, envelope encryption, key wrapping.

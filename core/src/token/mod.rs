@@ -1,0 +1,1 @@
+//! Provisioning: the token-service client and the persisted provisioning state machine.

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: what README calls "all tests" and what .ci/run runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
