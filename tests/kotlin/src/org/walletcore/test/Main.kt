@@ -1,0 +1,7 @@
+package org.walletcore.test
+
+/** Every test file contributes one `register…` function. */
+fun registerAll() {
+    libraryTests()
+    jniTests()
+}
