@@ -111,7 +111,7 @@ impl MerchantPayload {
                     check_id(*id, 26..=51, "not a merchant account template ID (26-51)")?;
                     let mut all = vec![(0, guid.clone())];
                     all.extend(fields.iter().cloned());
-                    (*id, template(*id, &all, 1..=99)?)
+                    (*id, template(*id, &all, 0..=99)?)
                 }
             });
         }
