@@ -2,9 +2,10 @@
 //! final XOR) over the payload's UTF-8 bytes up to and including the `6304` of ID 63.
 //! `crc` names it CRC-16/IBM-3740, its catalogue name for the same parameters.
 
-use crc::{CRC_16_IBM_3740, Crc};
+use crc::{CRC_16_IBM_3740, Crc, Table};
 
-const CCITT_FALSE: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_3740);
+// Slice-by-16 tables: the CRC is a third of an MPM decode's time with the one-table default.
+const CCITT_FALSE: Crc<u16, Table<16>> = Crc::<u16, Table<16>>::new(&CRC_16_IBM_3740);
 
 pub fn crc16(data: &[u8]) -> u16 {
     CCITT_FALSE.checksum(data)

@@ -14,7 +14,6 @@ pub use build::{Account, BuildError, Initiation, Language, MerchantPayload, Tip}
 use super::crc::crc16;
 use super::schemes::{self, Network};
 use super::{InputError, MAX_INPUT_BYTES, Verdict};
-use std::collections::HashSet;
 use tlv::{Fault, Object, Unit};
 
 /// EMVCo: "the total length of the payload shall not exceed 512 alphanumeric characters".
@@ -214,10 +213,14 @@ impl Reading {
         let mut errors = Vec::new();
         let mut template_errors = Vec::new();
         let mut template_warnings = Vec::new();
-        let mut seen = HashSet::with_capacity(objs.len());
+        let mut seen = [false; 100];
         let mut objects = Vec::with_capacity(objs.len());
         for Object { id, value, .. } in &objs {
-            if !seen.insert(*id) {
+            // IDs are two decimal digits, so always inside `seen`.
+            let duplicate = seen
+                .get_mut(usize::from(*id))
+                .is_some_and(|s| std::mem::replace(s, true));
+            if duplicate {
                 errors.push(MpmError::DuplicateId(*id));
                 continue;
             }

@@ -4,8 +4,8 @@
 //! 12 UTF-8 bytes — and its CRC only matches that reading). Some producers count UTF-8 bytes
 //! instead, so the reader can run in either [`Unit`]; the decoder tries characters first.
 //!
-//! The reader never panics and never allocates per object beyond the output vector: values
-//! borrow the input.
+//! The reader never panics and allocates only the output vector (and a message on a fault):
+//! values borrow the input, and characters are counted as it goes, without an index table.
 
 use std::fmt;
 
@@ -45,15 +45,16 @@ pub enum Fault {
 /// Read objects until the end of `s` or the first fault. Objects before the fault are kept:
 /// a partly readable code still says something useful (its merchant account, its currency).
 pub fn read(s: &str, unit: Unit) -> (Vec<Object<'_>>, Option<Fault>) {
-    let text = Units::new(s, unit);
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let len = text.len();
-    while pos < len {
-        match read_one(&text, pos) {
-            Ok((obj, next)) => {
+    // In ASCII text characters are bytes, and byte arithmetic is cheaper.
+    let unit = if s.is_ascii() { Unit::Bytes } else { unit };
+    let mut out = Vec::with_capacity(24);
+    let (mut byte, mut offset) = (0, 0);
+    while let Some(rest) = s.get(byte..).filter(|r| !r.is_empty()) {
+        match read_one(rest, offset, unit) {
+            Ok((obj, bytes, units)) => {
                 out.push(obj);
-                pos = next;
+                byte += bytes;
+                offset += units;
             }
             Err(fault) => return (out, Some(fault)),
         }
@@ -69,95 +70,58 @@ pub fn read_all(s: &str, unit: Unit) -> Result<Vec<Object<'_>>, Fault> {
     }
 }
 
-fn read_one<'a>(text: &Units<'a>, pos: usize) -> Result<(Object<'a>, usize), Fault> {
-    let header_end = pos + 4;
-    if header_end > text.len() {
-        return Err(Fault::TruncatedHeader { offset: pos });
-    }
-    let id_text = text.slice_lossy(pos, pos + 2);
-    let id = two_digits(&id_text).ok_or_else(|| Fault::NonNumericId {
-        id: id_text.clone(),
-        offset: pos,
+/// One object at the start of `rest`: the object, and the bytes and units it spans.
+fn read_one(rest: &str, offset: usize, unit: Unit) -> Result<(Object<'_>, usize, usize), Fault> {
+    let header = advance(rest, 4, unit).map_err(|_| Fault::TruncatedHeader { offset })?;
+    // Digits are ASCII, so checking bytes is checking characters; text only for messages.
+    let bytes = rest.as_bytes();
+    let id = two_digits(bytes, 0).ok_or_else(|| Fault::NonNumericId {
+        id: lossy(rest, 0, advance(rest, 2, unit).unwrap_or(header)),
+        offset,
     })?;
-    let len_text = text.slice_lossy(pos + 2, header_end);
-    let n = two_digits(&len_text).ok_or(Fault::NonNumericLength {
+    let n = two_digits(bytes, 2).ok_or_else(|| Fault::NonNumericLength {
         id,
-        len: len_text,
-        offset: pos,
+        len: lossy(rest, 2, header),
+        offset,
     })?;
     if n == 0 {
-        return Err(Fault::ZeroLength { id, offset: pos });
+        return Err(Fault::ZeroLength { id, offset });
     }
     let n = usize::from(n);
-    let end = header_end + n;
-    if end > text.len() {
-        return Err(Fault::Overrun {
-            id,
-            needs: n,
-            has: text.len() - header_end,
-        });
-    }
-    let value = text
-        .slice(header_end, end)
-        .ok_or(Fault::SplitCharacter { id, offset: pos })?;
-    Ok((
-        Object {
-            id,
-            value,
-            offset: pos,
-        },
-        end,
-    ))
+    let body = rest
+        .get(header..)
+        .ok_or(Fault::SplitCharacter { id, offset })?;
+    let value_len = advance(body, n, unit).map_err(|has| Fault::Overrun { id, needs: n, has })?;
+    let value = body
+        .get(..value_len)
+        .ok_or(Fault::SplitCharacter { id, offset })?;
+    Ok((Object { id, value, offset }, header + value_len, 4 + n))
 }
 
-fn two_digits(s: &str) -> Option<u8> {
-    match s.as_bytes() {
+/// Bytes spanned by the first `n` units of `s`, or how many units it has when fewer.
+fn advance(s: &str, n: usize, unit: Unit) -> Result<usize, usize> {
+    match unit {
+        Unit::Bytes if n <= s.len() => Ok(n),
+        Unit::Bytes => Err(s.len()),
+        Unit::Chars => match s.char_indices().nth(n) {
+            Some((i, _)) => Ok(i),
+            None => match s.chars().count() {
+                count if count == n => Ok(s.len()),
+                count => Err(count),
+            },
+        },
+    }
+}
+
+/// For error messages: bytes as text even when they cut a character.
+fn lossy(s: &str, from: usize, to: usize) -> String {
+    String::from_utf8_lossy(s.as_bytes().get(from..to).unwrap_or_default()).into_owned()
+}
+
+fn two_digits(bytes: &[u8], at: usize) -> Option<u8> {
+    match bytes.get(at..at + 2)? {
         &[a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
         _ => None,
-    }
-}
-
-/// A string indexed in [`Unit`]s. For character units over non-ASCII text it keeps the byte
-/// offset of every character; ASCII text (nearly every real payload) needs no table.
-struct Units<'a> {
-    s: &'a str,
-    /// Byte offset of each character, plus `s.len()`; `None` when units are bytes.
-    bounds: Option<Vec<usize>>,
-}
-
-impl<'a> Units<'a> {
-    fn new(s: &'a str, unit: Unit) -> Self {
-        let bounds = (unit == Unit::Chars && !s.is_ascii())
-            .then(|| s.char_indices().map(|(i, _)| i).chain([s.len()]).collect());
-        Self { s, bounds }
-    }
-
-    fn len(&self) -> usize {
-        self.bounds.as_ref().map_or(self.s.len(), |b| b.len() - 1)
-    }
-
-    fn byte_range(&self, from: usize, to: usize) -> Option<(usize, usize)> {
-        match &self.bounds {
-            None => Some((from, to)),
-            Some(b) => Some((*b.get(from)?, *b.get(to)?)),
-        }
-    }
-
-    /// `None` when a byte range cuts a character.
-    fn slice(&self, from: usize, to: usize) -> Option<&'a str> {
-        let (a, b) = self.byte_range(from, to)?;
-        self.s.get(a..b)
-    }
-
-    /// For error messages: the units as text even when they cut a character.
-    fn slice_lossy(&self, from: usize, to: usize) -> String {
-        match self.byte_range(from, to) {
-            Some((a, b)) => {
-                String::from_utf8_lossy(self.s.as_bytes().get(a..b).unwrap_or_default())
-                    .into_owned()
-            }
-            None => String::new(),
-        }
     }
 }
 
