@@ -175,59 +175,55 @@ pub fn decode(text: &str) -> Result<CpmCode, InputError> {
     };
     let top = match tlv::parse_all(&bytes) {
         Ok(top) => top,
-        Err(e) => return Ok(failed(Verdict::InvalidBerTlv, overrun_culprit(&bytes, e))),
+        Err(e) => return Ok(failed(Verdict::InvalidBerTlv, culprit(&bytes, e))),
     };
-    let tree = match nodes(&top) {
+    let tree = match nodes(&top, 1) {
         Ok(tree) => tree,
         Err(e) => return Ok(failed(Verdict::InvalidBerTlv, e)),
     };
     Ok(check_structure(tree))
 }
 
-fn nodes(objs: &[Tlv<'_>]) -> Result<Vec<Node>, CpmError> {
+fn nodes(objs: &[Tlv<'_>], depth: usize) -> Result<Vec<Node>, CpmError> {
+    if depth > tlv::MAX_DEPTH {
+        return Err(CpmError::BerTlv(TlvError::TooDeep));
+    }
     objs.iter()
         .map(|o| {
             let children = if o.tag.is_constructed() {
-                let kids = o.children().map_err(|_| CpmError::Overrun(o.tag))?;
-                Some(nodes(&kids)?)
+                let kids = o.children().map_err(|e| culprit(o.value, e))?;
+                Some(nodes(&kids, depth + 1)?)
             } else {
                 None
             };
-            Ok(Node {
-                tag: o.tag,
-                value: o.value.to_vec(),
-                children,
-            })
+            Ok(Node { tag: o.tag, value: o.value.to_vec(), children })
         })
         .collect()
 }
 
 /// Name the object whose value runs past the end, where the shared parser only says
-/// "truncated". Top-level objects are walked with that parser (from each object's start, the
-/// shortest prefix that parses as one object), so no second TLV reader exists to drift.
-fn overrun_culprit(bytes: &[u8], err: TlvError) -> CpmError {
+/// "truncated": walk the level object by object with it and report the first that fails.
+fn culprit(level: &[u8], err: TlvError) -> CpmError {
     if err != TlvError::Truncated {
         return CpmError::BerTlv(err);
     }
-    // Objects that parse on their own, one after another, from the start.
-    let mut start = 0;
-    while start < bytes.len() {
-        let rest = bytes.get(start..).unwrap_or_default();
-        let next = (1..=rest.len()).find(|&end| {
-            matches!(tlv::parse_all(rest.get(..end).unwrap_or_default()), Ok(v) if v.len() == 1)
-        });
-        match next {
-            Some(end) => start += end,
-            None => {
-                // The culprit starts at `start`; its tag is what the parser would read first.
-                return match rest.first() {
-                    Some(&b) if b & 0x1F != 0x1F => CpmError::Overrun(Tag(u32::from(b))),
-                    _ => CpmError::BerTlv(err),
+    let mut rest = level;
+    loop {
+        // 00/FF padding may sit between objects.
+        let Some(start) = rest.iter().position(|&b| b != 0x00 && b != 0xFF) else {
+            return CpmError::BerTlv(err);
+        };
+        rest = rest.get(start..).unwrap_or_default();
+        match tlv::parse_object(rest) {
+            Ok((_, used)) => rest = rest.get(used..).unwrap_or_default(),
+            Err(_) => {
+                return match Tag::parse(rest) {
+                    Ok((tag, _)) => CpmError::Overrun(tag),
+                    Err(_) => CpmError::BerTlv(err),
                 };
             }
         }
     }
-    CpmError::BerTlv(err)
 }
 
 fn check_structure(tree: Vec<Node>) -> CpmCode {
