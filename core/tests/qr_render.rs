@@ -78,6 +78,49 @@ fn cpm_pngs_decode_to_the_exact_payload() {
 }
 
 #[test]
+fn issued_payment_code_pngs_decode_to_the_exact_payload() {
+    use wallet_core::card::{AID_UNIONPAY_CREDIT, CardProfile, Scheme, SessionKey};
+    use wallet_core::emv::crypto::Key16;
+    use wallet_core::emv::cvn::Cvn;
+    use wallet_core::ledger::MemoryLedger;
+    use wallet_core::qr::cpm::{PresentContext, Presenter};
+
+    let card = CardProfile {
+        id: "up".into(),
+        scheme: Scheme::UnionPay,
+        aid: AID_UNIONPAY_CREDIT.to_vec(),
+        label: "UnionPay Credit".into(),
+        token_pan: "6212345678901234567".into(),
+        expiry: "3012".into(),
+        psn: 1,
+        cvn: Cvn::UnionPay01,
+        dki: 1,
+        cvm_limit_minor: 100_000,
+        issuer_country: 156,
+    };
+    let mut ledger = MemoryLedger::new();
+    ledger.add_keys(
+        "up",
+        (1..=3)
+            .map(|atc| SessionKey {
+                atc,
+                key: Key16::from_bytes([atc as u8; 16]),
+            })
+            .collect(),
+    );
+    let ctx = PresentContext {
+        now_unix: 1_800_000_000,
+        cdcvm: true,
+    };
+    for scale in [2, 4, 7] {
+        let code = Presenter::default()
+            .issue(&mut ledger, &[&card], ctx)
+            .expect("issues");
+        assert_round_trip(&code.payload, RenderOptions::default(), scale);
+    }
+}
+
+#[test]
 fn matrix_svg_and_terminal_agree_with_the_symbol() {
     let payload = "00020101021115312031041800520446JDBMSZZXE44BFS0520458125303418580\
                    2LA5915JDBMSZZXE44BFS06009Vientiane63043F88";

@@ -1,7 +1,7 @@
 //! Build → decode gives back the same merchant, with a valid CRC, for arbitrary merchants
 //! (non-ASCII names included: lengths count characters).
 
-use proptest::collection::{btree_map, vec};
+use proptest::collection::btree_map;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 use wallet_core::qr::mpm::{self, Account, Initiation, Language, MerchantPayload, Tip};

@@ -171,10 +171,10 @@ impl QrSymbol {
             let my = y / scale as usize;
             for x in 0..px {
                 // Bit set = white in 1-bit greyscale.
-                if !self.dark(x / scale as usize, my) {
-                    if let Some(b) = row.get_mut(x / 8) {
-                        *b |= 0x80 >> (x % 8);
-                    }
+                if !self.dark(x / scale as usize, my)
+                    && let Some(b) = row.get_mut(x / 8)
+                {
+                    *b |= 0x80 >> (x % 8);
                 }
             }
         }

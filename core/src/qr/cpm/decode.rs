@@ -196,7 +196,11 @@ fn nodes(objs: &[Tlv<'_>], depth: usize) -> Result<Vec<Node>, CpmError> {
             } else {
                 None
             };
-            Ok(Node { tag: o.tag, value: o.value.to_vec(), children })
+            Ok(Node {
+                tag: o.tag,
+                value: o.value.to_vec(),
+                children,
+            })
         })
         .collect()
 }
@@ -249,10 +253,10 @@ fn check_structure(tree: Vec<Node>) -> CpmCode {
             },
             TAG_COMMON_DATA => {
                 let kids = node.children.as_deref().unwrap_or_default();
-                common = match kids.iter().find(|k| k.tag == TAG_COMMON_SPECIFIC) {
-                    Some(t) => Some(transaction(t, &mut errors)),
-                    None => None,
-                };
+                common = kids
+                    .iter()
+                    .find(|k| k.tag == TAG_COMMON_SPECIFIC)
+                    .map(|t| transaction(t, &mut errors));
             }
             other => errors.push(CpmError::UnexpectedTag(other)),
         }

@@ -330,7 +330,10 @@ fn template(
                 why: "sub-ID out of range",
             });
         }
-        if std::mem::replace(&mut seen[usize::from(*sub)], true) {
+        if seen
+            .get_mut(usize::from(*sub))
+            .is_none_or(|s| std::mem::replace(s, true))
+        {
             return Err(BuildError::Duplicate(*sub));
         }
         push_object(&mut value, *sub, checked(id, v, 99)?);
