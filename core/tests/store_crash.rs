@@ -62,13 +62,21 @@ fn sigkill_during_taps_never_reuses_a_key_or_loses_a_record() {
     let mut rng = Rng(seed);
 
     let home = tempfile::tempdir().unwrap();
-    open(home.path()).install_card(perso("c", Scheme::Visa, 1..=KEYS)).unwrap();
+    open(home.path())
+        .install_card(perso("c", Scheme::Visa, 1..=KEYS))
+        .unwrap();
 
     let mut released: Vec<u16> = Vec::new();
     let mut taps_seen_killed = 0;
     for round in 0..KILLS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, home.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -77,7 +85,10 @@ fn sigkill_during_taps_never_reuses_a_key_or_loses_a_record() {
         let mut lines = BufReader::new(child.stdout.take().unwrap())
             .lines()
             .map_while(Result::ok)
-            .filter_map(|l| l.strip_prefix("released ").map(|n| n.parse::<u16>().unwrap()));
+            .filter_map(|l| {
+                l.strip_prefix("released ")
+                    .map(|n| n.parse::<u16>().unwrap())
+            });
         // Kill after a random number of taps (0: possibly while still opening), then a random
         // fraction of a tap later.
         let wait_for = rng.below(12);
@@ -94,7 +105,10 @@ fn sigkill_during_taps_never_reuses_a_key_or_loses_a_record() {
         std::thread::sleep(Duration::from_micros(rng.below(3000)));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
-        assert!(!status.success(), "round {round}: the child must die by the signal, not finish");
+        assert!(
+            !status.success(),
+            "round {round}: the child must die by the signal, not finish"
+        );
         // Everything the child printed before it died was released.
         released.extend(lines);
         taps_seen_killed += usize::from(got > 0);
@@ -104,31 +118,53 @@ fn sigkill_during_taps_never_reuses_a_key_or_loses_a_record() {
         s.integrity_check().unwrap();
         let records = s.count_records(&Filter::default()).unwrap();
         let spent = u64::from(KEYS) - s.remaining("c").unwrap() as u64;
-        assert_eq!(records, spent, "round {round}: every spent key has exactly one record");
+        assert_eq!(
+            records, spent,
+            "round {round}: every spent key has exactly one record"
+        );
         let mut atcs = BTreeSet::new();
         let mut cursor = None;
         loop {
-            let page = s.records(&Filter::default(), cursor.as_ref(), 1000).unwrap();
+            let page = s
+                .records(&Filter::default(), cursor.as_ref(), 1000)
+                .unwrap();
             atcs.extend(page.records.iter().map(|r| r.atc));
             match page.next {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
-        assert_eq!(atcs.len() as u64, records, "round {round}: no ATC recorded twice");
+        assert_eq!(
+            atcs.len() as u64,
+            records,
+            "round {round}: no ATC recorded twice"
+        );
         for atc in &released {
-            assert!(atcs.contains(atc), "round {round}: released ATC {atc} has no record");
+            assert!(
+                atcs.contains(atc),
+                "round {round}: released ATC {atc} has no record"
+            );
         }
         // The spent keys are exactly the lowest ATCs: the next key is above all of them.
         assert_eq!(atcs.iter().copied().max(), s.card("c").unwrap().last_atc);
-        assert_eq!(atcs.len(), atcs.last().map_or(0, |m| usize::from(*m)), "ATCs 1..=n spent, none skipped or reused");
+        assert_eq!(
+            atcs.len(),
+            atcs.last().map_or(0, |m| usize::from(*m)),
+            "ATCs 1..=n spent, none skipped or reused"
+        );
     }
     // No ATC was released twice across all the lives of the child.
     let mut sorted = released.clone();
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), released.len(), "an ATC was released twice");
-    assert!(released.windows(2).all(|w| w[0] < w[1]), "released ATCs always increase");
-    assert!(taps_seen_killed >= KILLS / 2, "most kills must land among taps, got {taps_seen_killed}");
+    assert!(
+        released.windows(2).all(|w| w[0] < w[1]),
+        "released ATCs always increase"
+    );
+    assert!(
+        taps_seen_killed >= KILLS / 2,
+        "most kills must land among taps, got {taps_seen_killed}"
+    );
     eprintln!("{} ATCs released over {KILLS} kills", released.len());
 }

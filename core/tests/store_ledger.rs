@@ -15,13 +15,25 @@ use wallet_core::ledger::{Channel, KeyLedger, LedgerError};
 fn keys_come_in_atc_order_with_their_records() {
     let home = tempfile::tempdir().unwrap();
     let mut s = open(home.path());
-    s.install_card(perso("c", Scheme::Visa, [3, 4, 9, 10])).unwrap();
+    s.install_card(perso("c", Scheme::Visa, [3, 4, 9, 10]))
+        .unwrap();
     let mut seen = Vec::new();
     for want in [3, 4, 9, 10] {
-        assert_eq!(s.consume_next("c", &mut sealer("c", 250, Some("Tea House"), &mut seen)).unwrap(), want);
+        assert_eq!(
+            s.consume_next("c", &mut sealer("c", 250, Some("Tea House"), &mut seen))
+                .unwrap(),
+            want
+        );
     }
-    assert_eq!(seen, [3, 4, 9, 10].map(|a| (a, test_key("c", a))), "each ATC with its own key");
-    assert_eq!(s.consume_next("c", &mut sealer("c", 1, None, &mut seen)), Err(LedgerError::Exhausted("c".into())));
+    assert_eq!(
+        seen,
+        [3, 4, 9, 10].map(|a| (a, test_key("c", a))),
+        "each ATC with its own key"
+    );
+    assert_eq!(
+        s.consume_next("c", &mut sealer("c", 1, None, &mut seen)),
+        Err(LedgerError::Exhausted("c".into()))
+    );
     assert_eq!(seen.len(), 4);
     assert_eq!(s.remaining("c"), Ok(0));
     assert_eq!(s.remaining("x"), Err(LedgerError::UnknownCard("x".into())));
@@ -34,7 +46,10 @@ fn keys_come_in_atc_order_with_their_records() {
     let atcs: Vec<u16> = page.records.iter().map(|r| r.atc).collect();
     assert_eq!(atcs, [10, 9, 4, 3], "newest first");
     let r = &page.records[0];
-    assert_eq!((r.status, r.channel, r.amount_minor), (Status::Pending, Channel::Nfc, Some(250)));
+    assert_eq!(
+        (r.status, r.channel, r.amount_minor),
+        (Status::Pending, Channel::Nfc, Some(250))
+    );
     assert_eq!(r.merchant.as_deref(), Some("Tea House"));
     let key10 = wallet_core::emv::crypto::Key16::from_bytes(test_key("c", 10));
     assert_eq!(r.cryptogram_sha256, fake_cryptogram_hash(&key10, 10));
@@ -46,25 +61,46 @@ fn keys_are_never_reused_across_reopen_and_a_dropped_response_burns_one() {
     let home = tempfile::tempdir().unwrap();
     {
         let mut s = open(home.path());
-        s.install_card(perso("c", Scheme::UnionPay, 0..=20)).unwrap();
+        s.install_card(perso("c", Scheme::UnionPay, 0..=20))
+            .unwrap();
         let mut seen = Vec::new();
-        assert_eq!(s.consume_next("c", &mut sealer("c", 1, None, &mut seen)).unwrap(), 0);
+        assert_eq!(
+            s.consume_next("c", &mut sealer("c", 1, None, &mut seen))
+                .unwrap(),
+            0
+        );
         // "Crash" between consume and respond: the ATC is dropped, never sent to a terminal.
-        let _lost = s.consume_next("c", &mut sealer("c", 1, None, &mut seen)).unwrap();
+        let _lost = s
+            .consume_next("c", &mut sealer("c", 1, None, &mut seen))
+            .unwrap();
         // The store goes away without any orderly shutdown.
         std::mem::forget(s);
     }
     let mut used = BTreeSet::from([0u16, 1]);
     for _ in 0..4 {
         let mut s = open(home.path());
-        assert_eq!(s.remaining("c").unwrap(), 21 - used.len(), "the burnt key is gone");
+        assert_eq!(
+            s.remaining("c").unwrap(),
+            21 - used.len(),
+            "the burnt key is gone"
+        );
         let mut seen = Vec::new();
-        let atc = s.consume_next("c", &mut sealer("c", 1, None, &mut seen)).unwrap();
+        let atc = s
+            .consume_next("c", &mut sealer("c", 1, None, &mut seen))
+            .unwrap();
         assert!(used.insert(atc), "ATC {atc} handed out twice");
-        assert_eq!(atc, *used.iter().max().unwrap(), "always above every ATC used before");
+        assert_eq!(
+            atc,
+            *used.iter().max().unwrap(),
+            "always above every ATC used before"
+        );
     }
     let s = open(home.path());
-    assert_eq!(s.count_records(&Filter::default()).unwrap(), used.len() as u64, "one record per key spent");
+    assert_eq!(
+        s.count_records(&Filter::default()).unwrap(),
+        used.len() as u64,
+        "one record per key spent"
+    );
     s.integrity_check().unwrap();
 }
 
@@ -84,18 +120,25 @@ fn nothing_is_spent_when_seal_fails() {
 
     // A record that names another card or ATC is refused, and nothing is committed.
     let err = s
-        .consume_next("c", &mut |atc, _key| draft("other", Channel::Nfc, atc, 1, None))
+        .consume_next("c", &mut |atc, _key| {
+            draft("other", Channel::Nfc, atc, 1, None)
+        })
         .unwrap_err();
     assert!(matches!(err, LedgerError::Storage(_)), "{err:?}");
     let err = s
-        .consume_next("c", &mut |atc, _key| draft("c", Channel::Nfc, atc + 1, 1, None))
+        .consume_next("c", &mut |atc, _key| {
+            draft("c", Channel::Nfc, atc + 1, 1, None)
+        })
         .unwrap_err();
     assert!(matches!(err, LedgerError::Storage(_)), "{err:?}");
     assert_eq!(s.remaining("c"), Ok(3));
     assert_eq!(s.count_records(&Filter::default()).unwrap(), 0);
 
     let mut seen = Vec::new();
-    assert_eq!(s.consume_next("c", &mut sealer("c", 1, None, &mut seen)), Ok(1));
+    assert_eq!(
+        s.consume_next("c", &mut sealer("c", 1, None, &mut seen)),
+        Ok(1)
+    );
 }
 
 #[test]
@@ -128,7 +171,10 @@ fn concurrent_connections_never_share_a_key() {
             })
         })
         .collect();
-    let mut all: Vec<u16> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut all: Vec<u16> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let n = all.len();
     all.sort_unstable();
     all.dedup();
@@ -152,7 +198,10 @@ fn imported_taps_retire_their_atcs() {
     assert_eq!((sum.inserted, sum.skipped), (1, 0));
     assert_eq!(s.remaining("c"), Ok(6), "keys 1..=4 can no longer be used");
     let mut seen = Vec::new();
-    assert_eq!(s.consume_next("c", &mut sealer("c", 1, None, &mut seen)), Ok(5));
+    assert_eq!(
+        s.consume_next("c", &mut sealer("c", 1, None, &mut seen)),
+        Ok(5)
+    );
     // Importing again is a no-op.
     let sum = s.import([tap]).unwrap();
     assert_eq!((sum.inserted, sum.skipped), (0, 1));

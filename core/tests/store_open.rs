@@ -24,7 +24,13 @@ fn populated(dir: &Path, n: u16) {
     let mut s = open(dir);
     s.install_card(perso("c1", Scheme::Visa, 1..=5)).unwrap();
     let items = (0..n).map(|i| wallet_core::history::Imported {
-        draft: draft("c1", Channel::QrScanned, i, 100 + u64::from(i), Some("Corner Shop")),
+        draft: draft(
+            "c1",
+            Channel::QrScanned,
+            i,
+            100 + u64::from(i),
+            Some("Corner Shop"),
+        ),
         status: wallet_core::history::Status::Approved,
         created_at_ms: 1_700_000_000_000 + i64::from(i) * 60_000,
     });
@@ -43,12 +49,18 @@ fn quarantined_files(dir: &Path) -> Vec<String> {
 
 /// Opening `dir` must quarantine the damaged file, keep its bytes, and then start fresh.
 fn assert_quarantines(dir: &Path, damaged: &[u8]) {
-    let err = Store::open(dir, wrapper(dir)).err().expect("a damaged file must not open");
+    let err = Store::open(dir, wrapper(dir))
+        .err()
+        .expect("a damaged file must not open");
     let StoreError::Quarantined { path, reason } = err else {
         panic!("expected Quarantined, got {err:?}");
     };
     assert!(!reason.is_empty());
-    assert_eq!(fs::read(&path).unwrap(), damaged, "quarantined bytes are the original's");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        damaged,
+        "quarantined bytes are the original's"
+    );
     assert!(!db(dir).exists(), "the damaged file is moved, not copied");
     // A fresh start works in the same home, with the same key file.
     let fresh = open(dir);
@@ -138,20 +150,33 @@ fn the_wal_goes_with_the_quarantined_file() {
     // Leave committed data in the WAL (no checkpoint on close), then damage the main file.
     {
         let c = Connection::open(db(home.path())).unwrap();
-        c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).unwrap();
-        c.execute("UPDATE records SET amount_minor = 7", []).unwrap();
+        c.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .unwrap();
+        c.execute("UPDATE records SET amount_minor = 7", [])
+            .unwrap();
     }
     let wal = fs::read(home.path().join("wallet.db-wal")).unwrap();
     assert!(!wal.is_empty());
     let junk = vec![0x42u8; 8192];
     fs::write(db(home.path()), &junk).unwrap();
-    let Err(StoreError::Quarantined { path, .. }) = Store::open(home.path(), wrapper(home.path())) else {
+    let Err(StoreError::Quarantined { path, .. }) = Store::open(home.path(), wrapper(home.path()))
+    else {
         panic!("expected quarantine");
     };
     let mut moved_wal = path.clone().into_os_string();
     moved_wal.push("-wal");
-    assert_eq!(fs::read(moved_wal).unwrap(), wal, "the WAL is kept beside the quarantined file");
-    assert!(!home.path().join("wallet.db-wal").exists(), "no stale WAL beside the fresh database");
+    assert_eq!(
+        fs::read(moved_wal).unwrap(),
+        wal,
+        "the WAL is kept beside the quarantined file"
+    );
+    assert!(
+        !home.path().join("wallet.db-wal").exists(),
+        "no stale WAL beside the fresh database"
+    );
     open(home.path()).integrity_check().unwrap();
 }
 
@@ -161,15 +186,22 @@ fn a_newer_schema_is_refused_and_left_untouched() {
     populated(home.path(), 10);
     {
         let c = Connection::open(db(home.path())).unwrap();
-        c.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
+        c.pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
     }
     let before = fs::read(db(home.path())).unwrap();
-    let err = Store::open(home.path(), wrapper(home.path())).err().unwrap();
+    let err = Store::open(home.path(), wrapper(home.path()))
+        .err()
+        .unwrap();
     assert!(
         matches!(err, StoreError::NewerSchema { found, supported } if found == schema::VERSION + 1 && supported == schema::VERSION),
         "{err:?}"
     );
-    assert_eq!(fs::read(db(home.path())).unwrap(), before, "not a byte changed");
+    assert_eq!(
+        fs::read(db(home.path())).unwrap(),
+        before,
+        "not a byte changed"
+    );
     assert!(quarantined_files(home.path()).is_empty());
 }
 
@@ -178,7 +210,10 @@ fn a_missing_directory_is_a_clear_error() {
     let home = tempfile::tempdir().unwrap();
     let gone = home.path().join("nope").join("wallet.db");
     let err = Store::open(&gone, wrapper(home.path())).err().unwrap();
-    assert!(matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("does not exist")), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("does not exist")),
+        "{err:?}"
+    );
 }
 
 /// Root ignores file permissions, so as root the permission test re-runs itself without the
@@ -222,9 +257,15 @@ fn read_only_locations_are_a_clear_error_and_lose_nothing() {
     let empty = tempfile::tempdir().unwrap();
     let kek = tempfile::tempdir().unwrap();
     set_mode(empty.path(), 0o555);
-    let err = Store::open(empty.path(), wrapper(kek.path())).err().unwrap();
+    let err = Store::open(empty.path(), wrapper(kek.path()))
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::Unwritable { .. }), "{err:?}");
-    assert_eq!(fs::read_dir(empty.path()).unwrap().count(), 0, "nothing created");
+    assert_eq!(
+        fs::read_dir(empty.path()).unwrap().count(),
+        0,
+        "nothing created"
+    );
     set_mode(empty.path(), 0o755);
 
     // An existing wallet whose home became read-only.
@@ -232,17 +273,30 @@ fn read_only_locations_are_a_clear_error_and_lose_nothing() {
     populated(home.path(), 20);
     let before = fs::read(db(home.path())).unwrap();
     set_mode(home.path(), 0o555);
-    let err = Store::open(home.path(), wrapper(home.path())).err().unwrap();
+    let err = Store::open(home.path(), wrapper(home.path()))
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::Unwritable { .. }), "{err:?}");
-    assert!(err.to_string().contains("wallet.db"), "the message names the file: {err}");
+    assert!(
+        err.to_string().contains("wallet.db"),
+        "the message names the file: {err}"
+    );
     assert_eq!(fs::read(db(home.path())).unwrap(), before);
-    assert!(quarantined_files(home.path()).is_empty(), "a read-only file is not a damaged one");
+    assert!(
+        quarantined_files(home.path()).is_empty(),
+        "a read-only file is not a damaged one"
+    );
     set_mode(home.path(), 0o755);
 
     // A read-only database file in a writable home.
     set_mode(&db(home.path()), 0o444);
-    let err = Store::open(home.path(), wrapper(home.path())).err().unwrap();
-    assert!(matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("read-only")), "{err:?}");
+    let err = Store::open(home.path(), wrapper(home.path()))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("read-only")),
+        "{err:?}"
+    );
     set_mode(&db(home.path()), 0o644);
 
     // Once writable again, everything is there.
@@ -267,20 +321,40 @@ fn key_problems_are_reported_not_quarantined() {
     let home = tempfile::tempdir().unwrap();
     populated(home.path(), 5);
 
-    let err = Store::open(home.path(), Arc::new(Rogue(Ok([1u8; 32])))).err().unwrap();
+    let err = Store::open(home.path(), Arc::new(Rogue(Ok([1u8; 32]))))
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::WrongKey(_)), "{err:?}");
 
-    let err = Store::open(home.path(), Arc::new(Rogue(Err(WrapError::KeyInvalidated)))).err().unwrap();
-    assert!(matches!(err, StoreError::KeyUnavailable(WrapError::KeyInvalidated)), "{err:?}");
+    let err = Store::open(home.path(), Arc::new(Rogue(Err(WrapError::KeyInvalidated))))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, StoreError::KeyUnavailable(WrapError::KeyInvalidated)),
+        "{err:?}"
+    );
 
     // Another desktop key file cannot open this wallet's data key.
     let other = tempfile::tempdir().unwrap();
-    let err = Store::open(home.path(), wrapper(other.path())).err().unwrap();
-    assert!(matches!(err, StoreError::KeyUnavailable(WrapError::Failed(_))), "{err:?}");
-    assert!(quarantined_files(home.path()).is_empty(), "the data is intact; only the key is missing");
+    let err = Store::open(home.path(), wrapper(other.path()))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, StoreError::KeyUnavailable(WrapError::Failed(_))),
+        "{err:?}"
+    );
+    assert!(
+        quarantined_files(home.path()).is_empty(),
+        "the data is intact; only the key is missing"
+    );
 
     // The right key still opens it.
-    assert_eq!(open(home.path()).count_records(&Default::default()).unwrap(), 5);
+    assert_eq!(
+        open(home.path())
+            .count_records(&Default::default())
+            .unwrap(),
+        5
+    );
 
     // With the key gone for good, the user starts over deliberately: the old file is kept.
     let moved = quarantine(&db(home.path())).unwrap();
@@ -292,7 +366,9 @@ fn key_problems_are_reported_not_quarantined() {
 #[test]
 fn a_wrapper_that_cannot_round_trip_is_refused_at_creation() {
     let home = tempfile::tempdir().unwrap();
-    let err = Store::open(home.path(), Arc::new(Rogue(Ok([3u8; 32])))).err().unwrap();
+    let err = Store::open(home.path(), Arc::new(Rogue(Ok([3u8; 32]))))
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::WrongKey(_)), "{err:?}");
 }
 
@@ -304,8 +380,13 @@ fn a_missing_data_key_with_data_is_quarantined() {
         let c = Connection::open(db(home.path())).unwrap();
         c.execute("DELETE FROM meta", []).unwrap();
     }
-    let err = Store::open(home.path(), wrapper(home.path())).err().unwrap();
-    assert!(matches!(err, StoreError::Quarantined { ref reason, .. } if reason.contains("data key")), "{err:?}");
+    let err = Store::open(home.path(), wrapper(home.path()))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, StoreError::Quarantined { ref reason, .. } if reason.contains("data key")),
+        "{err:?}"
+    );
     open(home.path());
 }
 

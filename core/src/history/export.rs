@@ -105,7 +105,10 @@ impl Store {
         let mut n = 0;
         while let Some(row) = rows.next()? {
             let record = decode(row, &self.sealer, &cards)?;
-            if needle.as_deref().is_none_or(|needle| matches_text(&record, needle)) {
+            if needle
+                .as_deref()
+                .is_none_or(|needle| matches_text(&record, needle))
+            {
                 f(&record)?;
                 n += 1;
             }

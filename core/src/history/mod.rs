@@ -108,7 +108,9 @@ impl std::str::FromStr for Status {
         Status::ALL
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown status '{s}' (pending, approved, declined, reversed, expired)"))
+            .ok_or_else(|| {
+                format!("unknown status '{s}' (pending, approved, declined, reversed, expired)")
+            })
     }
 }
 

@@ -50,7 +50,9 @@ const CURSOR_VERSION: u8 = 1;
 
 impl Cursor {
     pub fn parse(s: &str) -> Result<Cursor, StoreError> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| StoreError::BadCursor)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| StoreError::BadCursor)?;
         let (version, rest) = bytes.split_first().ok_or(StoreError::BadCursor)?;
         let (created, id) = rest.split_at_checked(8).ok_or(StoreError::BadCursor)?;
         let created: [u8; 8] = created.try_into().map_err(|_| StoreError::BadCursor)?;
@@ -102,7 +104,10 @@ const COLUMNS: &str = "id, card_ref, channel, status, amount_minor, currency, co
 
 /// A read snapshot: the card map and the rows come from the same state of the database.
 pub(crate) fn snapshot(conn: &Connection) -> Result<Transaction<'_>, StoreError> {
-    Ok(Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?)
+    Ok(Transaction::new_unchecked(
+        conn,
+        TransactionBehavior::Deferred,
+    )?)
 }
 
 /// card ref -> card id (the cards table is tiny).
@@ -177,7 +182,11 @@ pub(crate) fn select_sql(where_sql: &str, oldest_first: bool) -> String {
 }
 
 /// Decode one `records` row (columns in [`COLUMNS`] order), opening its sealed columns.
-pub(crate) fn decode(row: &Row<'_>, sealer: &Sealer, cards: &HashMap<i64, String>) -> Result<Record, StoreError> {
+pub(crate) fn decode(
+    row: &Row<'_>,
+    sealer: &Sealer,
+    cards: &HashMap<i64, String>,
+) -> Result<Record, StoreError> {
     let id: i64 = row.get(0)?;
     let card_ref: i64 = row.get(1)?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("record {id}: {what}"));
@@ -188,18 +197,27 @@ pub(crate) fn decode(row: &Row<'_>, sealer: &Sealer, cards: &HashMap<i64, String
     let note: Option<Vec<u8>> = row.get(12)?;
     Ok(Record {
         id,
-        card_id: cards.get(&card_ref).cloned().ok_or_else(|| corrupt("card"))?,
+        card_id: cards
+            .get(&card_ref)
+            .cloned()
+            .ok_or_else(|| corrupt("card"))?,
         channel,
         status,
-        amount_minor: amount.map(|a| u64::try_from(a).map_err(|_| corrupt("amount"))).transpose()?,
+        amount_minor: amount
+            .map(|a| u64::try_from(a).map_err(|_| corrupt("amount")))
+            .transpose()?,
         currency: row.get(5)?,
         country: row.get(6)?,
         atc: row.get(7)?,
         unpredictable_number: row.get(8)?,
         cryptogram_sha256: row.get(9)?,
         cdcvm: row.get(10)?,
-        merchant: merchant.map(|m| sealer.open_string(merchant_place(id), &m)).transpose()?,
-        note: note.map(|n| sealer.open_string(note_place(id), &n)).transpose()?,
+        merchant: merchant
+            .map(|m| sealer.open_string(merchant_place(id), &m))
+            .transpose()?,
+        note: note
+            .map(|n| sealer.open_string(note_place(id), &n))
+            .transpose()?,
         created_at_ms: row.get(13)?,
         updated_at_ms: row.get(14)?,
     })
@@ -231,9 +249,16 @@ pub(crate) fn pending(store: &Store) -> Result<Vec<Record>, StoreError> {
 impl Store {
     /// A page of at most `limit` records (1..=1000) matching `filter`, newest first, starting
     /// after `after` (the previous page's `next`).
-    pub fn records(&self, filter: &Filter, after: Option<&Cursor>, limit: usize) -> Result<Page, StoreError> {
+    pub fn records(
+        &self,
+        filter: &Filter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(StoreError::Invalid(format!("page size {limit} is not in 1..={MAX_PAGE}")));
+            return Err(StoreError::Invalid(format!(
+                "page size {limit} is not in 1..={MAX_PAGE}"
+            )));
         }
         let tx = snapshot(&self.conn)?;
         let cards = card_ids(&tx)?;
@@ -274,14 +299,18 @@ impl Store {
                 records.push(record);
             }
         }
-        Ok(Page { records, next: None })
+        Ok(Page {
+            records,
+            next: None,
+        })
     }
 
     /// One record by id.
     pub fn record_by_id(&self, id: i64) -> Result<Record, StoreError> {
         let tx = snapshot(&self.conn)?;
         let cards = card_ids(&tx)?;
-        let mut stmt = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM records WHERE id = ?1"))?;
+        let mut stmt =
+            tx.prepare_cached(&format!("SELECT {COLUMNS} FROM records WHERE id = ?1"))?;
         let mut rows = stmt.query([id])?;
         match rows.next()? {
             Some(row) => decode(row, &self.sealer, &cards),
@@ -303,12 +332,21 @@ impl Store {
 
     /// `EXPLAIN QUERY PLAN` of the page query for `filter`, one line per step: to check (and
     /// test) which index serves which filter.
-    pub fn explain_records(&self, filter: &Filter, after: Option<&Cursor>) -> Result<Vec<String>, StoreError> {
+    pub fn explain_records(
+        &self,
+        filter: &Filter,
+        after: Option<&Cursor>,
+    ) -> Result<Vec<String>, StoreError> {
         let (where_sql, params) = where_clause(&self.conn, filter, after)?;
-        let sql = format!("EXPLAIN QUERY PLAN {} LIMIT 51", select_sql(&where_sql, false));
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {} LIMIT 51",
+            select_sql(&where_sql, false)
+        );
         let mut stmt = self.conn.prepare(&sql)?;
         let lines = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))?
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(lines)
     }

@@ -20,7 +20,8 @@ pub struct Month {
 impl Month {
     /// `None` unless `1 <= month <= 12` and the year has four digits.
     pub fn new(year: u16, month: u8) -> Option<Month> {
-        ((1000..=9999).contains(&year) && (1..=12).contains(&month)).then_some(Month { year, month })
+        ((1000..=9999).contains(&year) && (1..=12).contains(&month))
+            .then_some(Month { year, month })
     }
 
     /// The month a Unix-millisecond timestamp falls in.
@@ -60,7 +61,10 @@ impl Month {
     }
 
     fn from_key(key: i64) -> Option<Month> {
-        Month::new(u16::try_from(key / 100).ok()?, u8::try_from(key % 100).ok()?)
+        Month::new(
+            u16::try_from(key / 100).ok()?,
+            u8::try_from(key % 100).ok()?,
+        )
     }
 }
 
@@ -185,9 +189,9 @@ impl Store {
                 count: u64::try_from(row.get::<_, i64>(4)?).map_err(|_| corrupt("count"))?,
                 total_minor: u64::try_from(row.get::<_, i64>(5)?).map_err(|_| corrupt("total"))?,
             };
-            let same = out
-                .last()
-                .is_some_and(|t| t.month == month && t.card_id == card_id && t.currency == currency);
+            let same = out.last().is_some_and(|t| {
+                t.month == month && t.card_id == card_id && t.currency == currency
+            });
             if !same {
                 out.push(MonthlyTotal {
                     month,
@@ -219,8 +223,13 @@ mod tests {
         assert_eq!(m.end_ms() - m.start_ms(), 29 * 86_400_000);
         assert_eq!(Month::of_ms(m.start_ms()), m);
         assert_eq!(Month::of_ms(m.end_ms() - 1), m);
-        assert_eq!("2024-12".parse::<Month>().unwrap().end_ms(), "2025-01".parse::<Month>().unwrap().start_ms());
-        for bad in ["2024-13", "2024-00", "24-01", "2024/01", "2024-1", "", "abcd-ef"] {
+        assert_eq!(
+            "2024-12".parse::<Month>().unwrap().end_ms(),
+            "2025-01".parse::<Month>().unwrap().start_ms()
+        );
+        for bad in [
+            "2024-13", "2024-00", "24-01", "2024/01", "2024-1", "", "abcd-ef",
+        ] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
         }
     }

@@ -49,7 +49,14 @@ fn adjust_totals(
     count: i64,
     total: i64,
 ) -> Result<(), StoreError> {
-    let key = params![month_key(created_at), card_ref, currency.unwrap_or(0), status.code(), count, total];
+    let key = params![
+        month_key(created_at),
+        card_ref,
+        currency.unwrap_or(0),
+        status.code(),
+        count,
+        total
+    ];
     conn.prepare_cached(
         "INSERT INTO monthly_totals (month, card_ref, currency, status, count, total)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -62,20 +69,29 @@ fn adjust_totals(
             "DELETE FROM monthly_totals
              WHERE month = ?1 AND card_ref = ?2 AND currency = ?3 AND status = ?4 AND count <= 0",
         )?
-        .execute(params![month_key(created_at), card_ref, currency.unwrap_or(0), status.code()])?;
+        .execute(params![
+            month_key(created_at),
+            card_ref,
+            currency.unwrap_or(0),
+            status.code()
+        ])?;
     }
     Ok(())
 }
 
 fn amount_i64(amount: Option<u64>) -> Result<Option<i64>, StoreError> {
     amount
-        .map(|a| i64::try_from(a).map_err(|_| StoreError::Invalid(format!("amount {a} is out of range"))))
+        .map(|a| {
+            i64::try_from(a).map_err(|_| StoreError::Invalid(format!("amount {a} is out of range")))
+        })
         .transpose()
 }
 
 fn check_code(what: &str, v: Option<u16>) -> Result<(), StoreError> {
     match v {
-        Some(v) if v > 999 => Err(StoreError::Invalid(format!("{what} {v} is not a 3-digit ISO code"))),
+        Some(v) if v > 999 => Err(StoreError::Invalid(format!(
+            "{what} {v} is not a 3-digit ISO code"
+        ))),
         _ => Ok(()),
     }
 }
@@ -96,7 +112,9 @@ pub(crate) fn insert(
     check_code("currency", draft.currency)?;
     check_code("country", draft.country)?;
     if created_at < 0 {
-        return Err(StoreError::Invalid("timestamps before 1970 are not payments".into()));
+        return Err(StoreError::Invalid(
+            "timestamps before 1970 are not payments".into(),
+        ));
     }
     let id = cards::next_id(conn, "records")?;
     let merchant = draft
@@ -136,7 +154,15 @@ pub(crate) fn insert(
         }
         Err(e) => return Err(e.into()),
     }
-    adjust_totals(conn, created_at, card_ref, draft.currency, status, 1, amount.unwrap_or(0))?;
+    adjust_totals(
+        conn,
+        created_at,
+        card_ref,
+        draft.currency,
+        status,
+        1,
+        amount.unwrap_or(0),
+    )?;
     Ok(id)
 }
 
@@ -163,22 +189,30 @@ struct Current {
 }
 
 fn current(conn: &Connection, id: i64) -> Result<Current, StoreError> {
-    conn.prepare_cached("SELECT status, card_ref, currency, amount_minor, created_at FROM records WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    conn.prepare_cached(
+        "SELECT status, card_ref, currency, amount_minor, created_at FROM records WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+        ))
+    })
+    .optional()?
+    .ok_or(StoreError::UnknownRecord(id))
+    .and_then(|(status, card_ref, currency, amount, created_at)| {
+        Ok(Current {
+            status: Status::from_code(status)
+                .ok_or_else(|| StoreError::Corrupt(format!("record {id} has status {status}")))?,
+            card_ref,
+            currency,
+            amount,
+            created_at,
         })
-        .optional()?
-        .ok_or(StoreError::UnknownRecord(id))
-        .and_then(|(status, card_ref, currency, amount, created_at)| {
-            Ok(Current {
-                status: Status::from_code(status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("record {id} has status {status}")))?,
-                card_ref,
-                currency,
-                amount,
-                created_at,
-            })
-        })
+    })
 }
 
 /// Apply one status change inside a transaction. `Ok(false)` when the record already had it.
@@ -197,8 +231,24 @@ fn apply_status(conn: &Connection, id: i64, to: Status, now: i64) -> Result<bool
     conn.prepare_cached("UPDATE records SET status = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute(params![id, to.code(), now])?;
     let amount = cur.amount.unwrap_or(0);
-    adjust_totals(conn, cur.created_at, cur.card_ref, cur.currency, cur.status, -1, -amount)?;
-    adjust_totals(conn, cur.created_at, cur.card_ref, cur.currency, to, 1, amount)?;
+    adjust_totals(
+        conn,
+        cur.created_at,
+        cur.card_ref,
+        cur.currency,
+        cur.status,
+        -1,
+        -amount,
+    )?;
+    adjust_totals(
+        conn,
+        cur.created_at,
+        cur.card_ref,
+        cur.currency,
+        to,
+        1,
+        amount,
+    )?;
     Ok(true)
 }
 
@@ -214,7 +264,15 @@ impl Store {
         let tx = self.conn.transaction()?;
         let card = cards::require(&tx, &draft.card_id)?;
         let now = now_ms();
-        let id = insert(&tx, &self.sealer, card.card_ref, draft, Status::Pending, now, now)?;
+        let id = insert(
+            &tx,
+            &self.sealer,
+            card.card_ref,
+            draft,
+            Status::Pending,
+            now,
+            now,
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -223,7 +281,10 @@ impl Store {
     /// already present are skipped, so an interrupted import can simply be run again. An imported
     /// tap raises its card's last ATC and drops any key at or below it: an ATC the server has
     /// seen is never spent again.
-    pub fn import(&mut self, records: impl IntoIterator<Item = Imported>) -> Result<ImportSummary, StoreError> {
+    pub fn import(
+        &mut self,
+        records: impl IntoIterator<Item = Imported>,
+    ) -> Result<ImportSummary, StoreError> {
         let tx = self.conn.transaction()?;
         let mut refs: HashMap<String, i64> = HashMap::new();
         let mut spent: HashMap<i64, u16> = HashMap::new();
@@ -238,7 +299,15 @@ impl Store {
                 }
             };
             let created = item.created_at_ms;
-            match insert(&tx, &self.sealer, card_ref, &item.draft, item.status, created, created) {
+            match insert(
+                &tx,
+                &self.sealer,
+                card_ref,
+                &item.draft,
+                item.status,
+                created,
+                created,
+            ) {
                 Ok(_) => summary.inserted += 1,
                 Err(StoreError::DuplicateRecord { .. }) => summary.skipped += 1,
                 Err(e) => return Err(e),
@@ -292,7 +361,9 @@ impl Store {
     pub fn set_note(&mut self, id: i64, note: Option<&str>) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         current(&tx, id)?;
-        let sealed = note.map(|n| self.sealer.seal(note_place(id), n.as_bytes())).transpose()?;
+        let sealed = note
+            .map(|n| self.sealer.seal(note_place(id), n.as_bytes()))
+            .transpose()?;
         tx.execute(
             "UPDATE records SET note = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, sealed, now_ms()],
@@ -312,7 +383,15 @@ impl Store {
         };
         tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
         let amount = cur.amount.unwrap_or(0);
-        adjust_totals(&tx, cur.created_at, cur.card_ref, cur.currency, cur.status, -1, -amount)?;
+        adjust_totals(
+            &tx,
+            cur.created_at,
+            cur.card_ref,
+            cur.currency,
+            cur.status,
+            -1,
+            -amount,
+        )?;
         tx.commit()?;
         Ok(true)
     }

@@ -92,9 +92,17 @@ fn profile_place(card_ref: i64) -> Place<'static> {
 /// column's AAD can name its row. Only meaningful inside a write transaction.
 pub(crate) fn next_id(conn: &Connection, table: &str) -> Result<i64, StoreError> {
     let sql = match table {
-        "cards" => "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'cards'), 0), coalesce((SELECT max(ref) FROM cards), 0)) + 1",
-        "records" => "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0), coalesce((SELECT max(id) FROM records), 0)) + 1",
-        other => return Err(StoreError::Invalid(format!("no id sequence for table {other}"))),
+        "cards" => {
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'cards'), 0), coalesce((SELECT max(ref) FROM cards), 0)) + 1"
+        }
+        "records" => {
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0), coalesce((SELECT max(id) FROM records), 0)) + 1"
+        }
+        other => {
+            return Err(StoreError::Invalid(format!(
+                "no id sequence for table {other}"
+            )));
+        }
     };
     Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
 }
@@ -102,19 +110,32 @@ pub(crate) fn next_id(conn: &Connection, table: &str) -> Result<i64, StoreError>
 fn count_keys(conn: &Connection, card_ref: i64) -> Result<usize, StoreError> {
     let n: i64 = conn
         .prepare_cached("SELECT count(*) FROM session_keys WHERE id BETWEEN ?1 AND ?2")?
-        .query_row(params![key_row(card_ref, 0), key_row(card_ref, u16::MAX)], |r| r.get(0))?;
+        .query_row(
+            params![key_row(card_ref, 0), key_row(card_ref, u16::MAX)],
+            |r| r.get(0),
+        )?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
 fn max_key_atc(conn: &Connection, card_ref: i64) -> Result<Option<u16>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT max(atc) FROM session_keys WHERE id BETWEEN ?1 AND ?2")?
-        .query_row(params![key_row(card_ref, 0), key_row(card_ref, u16::MAX)], |r| r.get(0))?)
+        .query_row(
+            params![key_row(card_ref, 0), key_row(card_ref, u16::MAX)],
+            |r| r.get(0),
+        )?)
 }
 
 /// Insert keys (already validated as strictly increasing and fresh).
-fn insert_keys(conn: &Connection, sealer: &Sealer, card_ref: i64, keys: &[SessionKey]) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached("INSERT INTO session_keys (id, card_ref, atc, key) VALUES (?1, ?2, ?3, ?4)")?;
+fn insert_keys(
+    conn: &Connection,
+    sealer: &Sealer,
+    card_ref: i64,
+    keys: &[SessionKey],
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO session_keys (id, card_ref, atc, key) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for k in keys {
         let row = key_row(card_ref, k.atc);
         let sealed = sealer.seal(key_place(row), k.key.as_bytes())?;
@@ -140,13 +161,21 @@ fn check_keys(card: &str, keys: &[SessionKey], floor: Option<u16>) -> Result<(),
         )));
     }
     if let Some(pair) = keys.windows(2).find(|w| w[1].atc <= w[0].atc) {
-        return Err(bad(format!("ATC {} follows {}: ATCs must increase", pair[1].atc, pair[0].atc)));
+        return Err(bad(format!(
+            "ATC {} follows {}: ATCs must increase",
+            pair[1].atc, pair[0].atc
+        )));
     }
     Ok(())
 }
 
 fn check_profile(p: &CardProfile) -> Result<(), StoreError> {
-    let bad = |reason: &str| Err(StoreError::InvalidCard(format!("card {:?}: {reason}", p.id)));
+    let bad = |reason: &str| {
+        Err(StoreError::InvalidCard(format!(
+            "card {:?}: {reason}",
+            p.id
+        )))
+    };
     if p.id.is_empty() || p.id.len() > 64 || p.id.chars().any(char::is_control) {
         return bad("id must be 1 to 64 printable characters");
     }
@@ -154,7 +183,10 @@ fn check_profile(p: &CardProfile) -> Result<(), StoreError> {
         return bad("token PAN must be 12 to 19 digits");
     }
     let month = p.expiry.get(2..4).and_then(|m| m.parse::<u8>().ok());
-    if p.expiry.len() != 4 || !p.expiry.bytes().all(|b| b.is_ascii_digit()) || !matches!(month, Some(1..=12)) {
+    if p.expiry.len() != 4
+        || !p.expiry.bytes().all(|b| b.is_ascii_digit())
+        || !matches!(month, Some(1..=12))
+    {
         return bad("expiry must be YYMM");
     }
     if !(5..=16).contains(&p.aid.len()) {
@@ -184,7 +216,9 @@ impl Store {
             return Err(StoreError::CardExists(profile.id));
         }
         let card_ref = next_id(&tx, "cards")?;
-        let json = Zeroizing::new(serde_json::to_vec(&profile).map_err(|e| StoreError::Invalid(e.to_string()))?);
+        let json = Zeroizing::new(
+            serde_json::to_vec(&profile).map_err(|e| StoreError::Invalid(e.to_string()))?,
+        );
         let sealed = self.sealer.seal(profile_place(card_ref), &json)?;
         let now = now_ms();
         tx.execute(
@@ -195,11 +229,18 @@ impl Store {
         insert_keys(&tx, &self.sealer, card_ref, &keys)?;
 
         // Verify: what is stored opens to exactly what was handed over.
-        let stored: Vec<u8> = tx.query_row("SELECT profile FROM cards WHERE ref = ?1", [card_ref], |r| r.get(0))?;
+        let stored: Vec<u8> = tx.query_row(
+            "SELECT profile FROM cards WHERE ref = ?1",
+            [card_ref],
+            |r| r.get(0),
+        )?;
         if !ct_eq(&self.sealer.open(profile_place(card_ref), &stored)?, &json) {
-            return Err(StoreError::InvalidCard("stored profile does not read back".into()));
+            return Err(StoreError::InvalidCard(
+                "stored profile does not read back".into(),
+            ));
         }
-        let mut stmt = tx.prepare("SELECT id, key FROM session_keys WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?;
+        let mut stmt =
+            tx.prepare("SELECT id, key FROM session_keys WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?;
         let mut rows = stmt.query(params![key_row(card_ref, 0), key_row(card_ref, u16::MAX)])?;
         let mut expected = keys.iter();
         while let Some(row) = rows.next()? {
@@ -207,18 +248,31 @@ impl Store {
             let plain = self.sealer.open(key_place(id), &sealed)?;
             match expected.next() {
                 Some(k) if key_row(card_ref, k.atc) == id && ct_eq(&plain, k.key.as_bytes()) => {}
-                _ => return Err(StoreError::InvalidCard("stored keys do not read back".into())),
+                _ => {
+                    return Err(StoreError::InvalidCard(
+                        "stored keys do not read back".into(),
+                    ));
+                }
             }
         }
         if expected.next().is_some() {
-            return Err(StoreError::InvalidCard("stored keys do not read back".into()));
+            return Err(StoreError::InvalidCard(
+                "stored keys do not read back".into(),
+            ));
         }
         drop(rows);
         drop(stmt);
 
-        tx.execute("UPDATE cards SET status = 'active' WHERE ref = ?1", [card_ref])?;
+        tx.execute(
+            "UPDATE cards SET status = 'active' WHERE ref = ?1",
+            [card_ref],
+        )?;
         tx.commit()?;
-        log::info!("store: installed card {} with {} keys", profile.id, keys.len());
+        log::info!(
+            "store: installed card {} with {} keys",
+            profile.id,
+            keys.len()
+        );
         Ok(())
     }
 
@@ -227,7 +281,9 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM cards WHERE status IN ('active', 'suspended') ORDER BY priority, ref",
         )?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         ids.iter().map(|id| self.card(id)).collect()
     }
 
@@ -236,7 +292,9 @@ impl Store {
         let (card_ref, status, last_atc, sealed): (i64, String, Option<u16>, Vec<u8>) = self
             .conn
             .prepare_cached("SELECT ref, status, last_atc, profile FROM cards WHERE id = ?1")?
-            .query_row([card_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([card_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?
             .ok_or_else(|| StoreError::UnknownCard(card_id.to_owned()))?;
         let json = self.sealer.open(profile_place(card_ref), &sealed)?;
@@ -246,7 +304,9 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("card {card_id}: status {status}")))?;
         let default_ref: Option<i64> = self
             .conn
-            .prepare_cached("SELECT ref FROM cards WHERE status = 'active' ORDER BY priority, ref LIMIT 1")?
+            .prepare_cached(
+                "SELECT ref FROM cards WHERE status = 'active' ORDER BY priority, ref LIMIT 1",
+            )?
             .query_row([], |r| r.get(0))
             .optional()?;
         Ok(CardEntry {

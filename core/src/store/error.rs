@@ -11,7 +11,9 @@ pub enum StoreError {
     #[error("the wallet database was damaged ({reason}); it was moved aside to {path}")]
     Quarantined { path: PathBuf, reason: String },
     /// The file was written by a newer walletcore. It was not touched.
-    #[error("the wallet database has schema version {found}, this build supports up to {supported}")]
+    #[error(
+        "the wallet database has schema version {found}, this build supports up to {supported}"
+    )]
     NewerSchema { found: u32, supported: u32 },
     /// The database or its directory cannot be written (read-only directory or file, missing
     /// directory, permission denied). Nothing was changed.
@@ -25,7 +27,11 @@ pub enum StoreError {
     WrongKey(String),
     /// A sealed value did not authenticate: altered, moved from elsewhere, or another key's.
     #[error("sealed value {table}.{column} of row {row} does not open")]
-    Unsealable { table: String, row: i64, column: String },
+    Unsealable {
+        table: String,
+        row: i64,
+        column: String,
+    },
     #[error("cryptography failed: {0}")]
     Crypto(String),
     /// SQLite reported corruption while the store was open. Close it; the next open runs
@@ -42,12 +48,20 @@ pub enum StoreError {
     #[error("invalid session keys for card {card}: {reason}")]
     InvalidKeys { card: String, reason: String },
     #[error("card {card} cannot go from {from} to {to}")]
-    CardTransition { card: String, from: &'static str, to: &'static str },
+    CardTransition {
+        card: String,
+        from: &'static str,
+        to: &'static str,
+    },
 
     #[error("no history record {0}")]
     UnknownRecord(i64),
     #[error("record {id} cannot go from {from} to {to}")]
-    StatusTransition { id: i64, from: &'static str, to: &'static str },
+    StatusTransition {
+        id: i64,
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("a {0} payment spends a key: the ledger records it, not record()")]
     NeedsLedger(&'static str),
     #[error("a record for card {card} and ATC {atc} already exists")]

@@ -46,7 +46,10 @@ impl KeyLedger for Store {
         let plain = self.sealer.open(key_place(row), &sealed)?;
         let mut bytes = [0u8; 16];
         if plain.len() != bytes.len() {
-            return Err(StoreError::Corrupt(format!("card {card_id}: key for ATC {atc} has the wrong length")).into());
+            return Err(StoreError::Corrupt(format!(
+                "card {card_id}: key for ATC {atc} has the wrong length"
+            ))
+            .into());
         }
         bytes.copy_from_slice(&plain);
         let key = Key16::from_bytes(bytes);
@@ -64,10 +67,19 @@ impl KeyLedger for Store {
 
         let now = now_ms();
         let spend = || -> Result<(), StoreError> {
-            tx.prepare_cached("DELETE FROM session_keys WHERE id = ?1")?.execute([row])?;
+            tx.prepare_cached("DELETE FROM session_keys WHERE id = ?1")?
+                .execute([row])?;
             tx.prepare_cached("UPDATE cards SET last_atc = ?2, updated_at = ?3 WHERE ref = ?1")?
                 .execute(params![card.card_ref, atc, now])?;
-            history::write::insert(&tx, &self.sealer, card.card_ref, &draft, Status::Pending, now, now)?;
+            history::write::insert(
+                &tx,
+                &self.sealer,
+                card.card_ref,
+                &draft,
+                Status::Pending,
+                now,
+                now,
+            )?;
             Ok(())
         };
         spend()?;

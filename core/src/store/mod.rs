@@ -22,7 +22,9 @@ pub use seal::{Place, Sealer};
 pub use wrapper::{KeyWrapper, SoftwareKeyWrapper, WrapError};
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +62,10 @@ impl From<StoreError> for OpenFailure {
 impl Store {
     /// Open (or create) the wallet database at `location`: a directory (the wallet home, which
     /// gets `wallet.db`) or the database file itself. The directory must exist.
-    pub fn open(location: impl AsRef<Path>, wrapper: Arc<dyn KeyWrapper>) -> Result<Store, StoreError> {
+    pub fn open(
+        location: impl AsRef<Path>,
+        wrapper: Arc<dyn KeyWrapper>,
+    ) -> Result<Store, StoreError> {
         let location = location.as_ref();
         let path = if location.is_dir() {
             location.join(DB_FILE_NAME)
@@ -84,7 +89,10 @@ impl Store {
             Err(OpenFailure::Damaged(reason)) => {
                 log::warn!("store: quarantining {}: {reason}", path.display());
                 let moved = quarantine(&path)?;
-                Err(StoreError::Quarantined { path: moved, reason })
+                Err(StoreError::Quarantined {
+                    path: moved,
+                    reason,
+                })
             }
         }
     }
@@ -124,11 +132,16 @@ impl Store {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 }
 
-fn open_checked(path: &Path, wrapper: &dyn KeyWrapper) -> Result<(Connection, Sealer), OpenFailure> {
+fn open_checked(
+    path: &Path,
+    wrapper: &dyn KeyWrapper,
+) -> Result<(Connection, Sealer), OpenFailure> {
     let unwritable = |reason: String| {
         OpenFailure::Other(StoreError::Unwritable {
             path: path.to_path_buf(),
@@ -138,7 +151,9 @@ fn open_checked(path: &Path, wrapper: &dyn KeyWrapper) -> Result<(Connection, Se
     // Classify a SQLite error met while opening: damage gets the file quarantined, a permission
     // problem is reported as such, anything else passes through.
     let classify = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => OpenFailure::Damaged(e.to_string()),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            OpenFailure::Damaged(e.to_string())
+        }
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
             unwritable(e.to_string())
         }
@@ -146,7 +161,9 @@ fn open_checked(path: &Path, wrapper: &dyn KeyWrapper) -> Result<(Connection, Se
     };
 
     // No URI interpretation of the path: it is a file name.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(classify)?;
     // Until the file is known to be healthy and ours, closing must not checkpoint the WAL into
     // it: a quarantined or newer file is kept exactly as found.
@@ -173,7 +190,9 @@ fn open_checked(path: &Path, wrapper: &dyn KeyWrapper) -> Result<(Connection, Se
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(classify)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(unwritable(format!("could not switch to WAL (journal_mode is {mode})")));
+        return Err(unwritable(format!(
+            "could not switch to WAL (journal_mode is {mode})"
+        )));
     }
     for (pragma, value) in [
         ("synchronous", "FULL"),
@@ -232,7 +251,9 @@ fn load_data_key(conn: &mut Connection, wrapper: &dyn KeyWrapper) -> Result<Seal
             .map_err(StoreError::from)?;
         if holds_data {
             // A new key could never open what is there: keep the file for a human to look at.
-            return Err(OpenFailure::Damaged("the data key is missing but the wallet holds data".into()));
+            return Err(OpenFailure::Damaged(
+                "the data key is missing but the wallet holds data".into(),
+            ));
         }
         let dek = Sealer::generate_dek()?;
         let wrapped = wrapper.wrap(&dek).map_err(StoreError::from)?;
@@ -270,7 +291,10 @@ fn check_pragma(conn: &Connection, pragma: &str) -> Result<(), StoreError> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::Corrupt(format!("{pragma}: {}", problems.join("; "))))
+        Err(StoreError::Corrupt(format!(
+            "{pragma}: {}",
+            problems.join("; ")
+        )))
     }
 }
 

@@ -127,10 +127,16 @@ mod tests {
     fn migrations_apply_in_order_and_are_idempotent_by_version() {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         migrate(&mut conn, 0).unwrap();
-        let v: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v, VERSION);
         // Nothing left to apply.
         migrate(&mut conn, v).unwrap();
-        assert!(MIGRATIONS.iter().all(|m| !m.name.is_empty() && !m.sql.trim().is_empty()));
+        assert!(
+            MIGRATIONS
+                .iter()
+                .all(|m| !m.name.is_empty() && !m.sql.trim().is_empty())
+        );
     }
 }

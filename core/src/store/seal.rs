@@ -128,7 +128,11 @@ impl Sealer {
         let mut buf = Zeroizing::new(body.to_vec());
         let len = self
             .key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(&aad[..]), &mut buf[..])
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad[..]),
+                &mut buf[..],
+            )
             .map_err(|_| unsealable())?
             .len();
         buf.truncate(len);
@@ -167,7 +171,10 @@ mod tests {
             Place::new("cards", 42, "merchant"),
             Place::new("recordsm", 42, "erchant"),
         ] {
-            assert!(matches!(s.open(elsewhere, &blob), Err(StoreError::Unsealable { .. })));
+            assert!(matches!(
+                s.open(elsewhere, &blob),
+                Err(StoreError::Unsealable { .. })
+            ));
         }
     }
 

@@ -81,7 +81,11 @@ fn read_kek(mut file: fs::File, path: &Path) -> Result<Zeroizing<Vec<u8>>, WrapE
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = file.metadata().map_err(|e| io_failed(path, &e))?.permissions().mode();
+        let mode = file
+            .metadata()
+            .map_err(|e| io_failed(path, &e))?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             return Err(WrapError::Failed(format!(
                 "key file {} is accessible by other users (mode {:o}); chmod 600 it",
@@ -119,7 +123,9 @@ fn create_kek(path: &Path) -> Result<Zeroizing<Vec<u8>>, WrapError> {
     // The key must reach the disk before any data key is wrapped with it.
     file.sync_all().map_err(|e| io_failed(path, &e))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_failed(path, &e))?;
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_failed(path, &e))?;
     }
     Ok(kek)
 }
@@ -195,7 +201,9 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         o.open(&path).unwrap().write_all(&[1u8; 31]).unwrap();
-        assert!(matches!(SoftwareKeyWrapper::open(&path), Err(WrapError::Failed(m)) if m.contains("32-byte")));
+        assert!(
+            matches!(SoftwareKeyWrapper::open(&path), Err(WrapError::Failed(m)) if m.contains("32-byte"))
+        );
 
         #[cfg(unix)]
         {
@@ -203,7 +211,9 @@ mod tests {
             let open = dir.path().join("open.kek");
             fs::write(&open, [1u8; 32]).unwrap();
             fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(SoftwareKeyWrapper::open(&open), Err(WrapError::Failed(m)) if m.contains("chmod 600")));
+            assert!(
+                matches!(SoftwareKeyWrapper::open(&open), Err(WrapError::Failed(m)) if m.contains("chmod 600"))
+            );
         }
     }
 }
