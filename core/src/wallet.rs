@@ -11,7 +11,8 @@ use crate::emv::crypto::Key16;
 use crate::hce::Engine;
 use crate::history::query::{Cursor, Filter, Page};
 use crate::history::stats::{MonthlyTotal, StatsQuery};
-use crate::ledger::{KeyLedger, LedgerError, TxnDraft};
+use crate::history::Status;
+use crate::ledger::{Channel, KeyLedger, LedgerError, TxnDraft};
 use crate::qr::cpm::{PaymentCode, PresentConfig, PresentContext, Presenter};
 use crate::store::cards::{CardEntry, CardStatus};
 use crate::store::{KeyWrapper, Store, StoreError};
@@ -123,6 +124,8 @@ pub const MAX_UNLOCK_SECONDS: u32 = 300;
 struct Inner {
     store: Store,
     engine: Engine,
+    /// "Pay with this card" from the pay screen: only this card answers terminals.
+    pay_with: Option<String>,
 }
 
 pub struct Wallet {
@@ -155,7 +158,11 @@ impl Wallet {
         });
         let wallet = Wallet {
             config,
-            inner: Mutex::new(Inner { store, engine }),
+            inner: Mutex::new(Inner {
+                store,
+                engine,
+                pay_with: None,
+            }),
             presenter,
             events: RwLock::new(None),
         };
@@ -266,7 +273,7 @@ impl Wallet {
         let mut spent = None;
         let response = {
             let mut guard = self.lock_inner();
-            let Inner { store, engine } = &mut *guard;
+            let Inner { store, engine, .. } = &mut *guard;
             let mut ledger = Tracking {
                 inner: store,
                 spent: &mut spent,
@@ -277,6 +284,46 @@ impl Wallet {
             self.after_spend(&draft);
         }
         response
+    }
+
+    /// Only `card_id` answers terminals from now on (the pay screen's "pay with this card"),
+    /// or every active card again with `None`. Not persisted: a restart offers all cards.
+    pub fn select_card_for_payment(&self, card_id: Option<&str>) -> Result<(), WalletError> {
+        let mut inner = self.lock_inner();
+        if let Some(id) = card_id {
+            let entry = inner.store.card(id)?;
+            if entry.status != CardStatus::Active {
+                return Err(WalletError::CardNotActive { card: id.to_owned() });
+            }
+        }
+        inner.pay_with = card_id.map(str::to_owned);
+        self.reload_cards(&mut inner)
+    }
+
+    /// The card with this token PAN and PSN, as a terminal read it.
+    pub fn card_id_for_pan(&self, pan: &str, psn: u8) -> Result<Option<String>, WalletError> {
+        Ok(self
+            .lock_inner()
+            .store
+            .cards()?
+            .into_iter()
+            .find(|e| crate::emv::crypto::ct_eq(e.profile.token_pan.as_bytes(), pan.as_bytes()) && e.profile.psn == psn)
+            .map(|e| e.profile.id))
+    }
+
+    /// Record the issuer's answer for the payment `card_id` made with `atc`. Idempotent: a
+    /// repeated or late answer for a record already settled changes nothing. Returns whether a
+    /// pending record was updated.
+    pub fn settle(&self, card_id: &str, atc: u16, status: Status) -> Result<bool, WalletError> {
+        let mut inner = self.lock_inner();
+        let pending = inner.store.pending()?;
+        let Some(record) = pending
+            .iter()
+            .find(|r| r.card_id == card_id && r.atc == atc && r.channel != Channel::QrScanned)
+        else {
+            return Ok(false);
+        };
+        Ok(inner.store.set_status(record.id, status)?)
     }
 
     /// The NFC field went away: end the card session.
@@ -296,7 +343,7 @@ impl Wallet {
     pub fn present_qr(&self, card_id: Option<&str>) -> Result<PaymentCode, WalletError> {
         let (code, spent) = {
             let mut guard = self.lock_inner();
-            let Inner { store, engine } = &mut *guard;
+            let Inner { store, engine, .. } = &mut *guard;
             let profile = match card_id {
                 Some(id) => {
                     let entry = store.card(id)?;
@@ -396,6 +443,7 @@ impl Wallet {
             .cards()?
             .into_iter()
             .filter(|e| e.status == CardStatus::Active)
+            .filter(|e| inner.pay_with.as_ref().is_none_or(|id| *id == e.profile.id))
             .map(|e| e.profile)
             .collect();
         inner
@@ -423,7 +471,7 @@ impl Wallet {
             draft.atc
         );
         let Some(sink) = sink else { return };
-        if draft.channel == crate::ledger::Channel::Nfc {
+        if draft.channel == Channel::Nfc {
             sink.on_event(WalletEvent::TapCompleted {
                 card_id: draft.card_id.clone(),
                 atc: draft.atc,
