@@ -297,7 +297,7 @@ pub fn cvn_from_iad(scheme: Scheme, iad: &[u8]) -> Option<Cvn> {
 pub fn luhn_valid(pan: &str) -> bool {
     pan.bytes().all(|b| b.is_ascii_digit())
         && !pan.is_empty()
-        && luhn_sum(pan.bytes().rev()) % 10 == 0
+        && luhn_sum(pan.bytes().rev()).is_multiple_of(10)
 }
 
 fn luhn_sum(digits_from_right: impl Iterator<Item = u8>) -> u32 {

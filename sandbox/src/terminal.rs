@@ -340,7 +340,7 @@ impl Kernel<'_> {
     /// Fill the report and the authorisation request from what the card returned.
     fn collect(&mut self, scheme: Scheme) -> Result<(), String> {
         let get = |t: u32| self.card_data.get(&Tag(t));
-        let track2 = get(0x57).map(|t| hex::encode_upper(t));
+        let track2 = get(0x57).map(hex::encode_upper);
         let pan = match get(0x5A) {
             Some(p) => hex::encode_upper(p).trim_end_matches('F').to_owned(),
             None => track2

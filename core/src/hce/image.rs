@@ -117,12 +117,12 @@ impl CardImage {
     pub fn afl_covers(&self, sfi: u8, record: u8) -> (bool, bool) {
         let mut sfi_listed = false;
         for entry in self.afl.chunks_exact(4) {
-            if let [s, first, last, _] = *entry {
-                if s >> 3 == sfi {
-                    sfi_listed = true;
-                    if (first..=last).contains(&record) {
-                        return (true, true);
-                    }
+            if let [s, first, last, _] = *entry
+                && s >> 3 == sfi
+            {
+                sfi_listed = true;
+                if (first..=last).contains(&record) {
+                    return (true, true);
                 }
             }
         }
@@ -215,7 +215,7 @@ fn parse_expiry(expiry: &str) -> Option<(u8, u8)> {
 
 fn last_day_of_month(yy: u8, mm: u8) -> u8 {
     match mm {
-        2 if yy % 4 == 0 => 29, // 2000-2099: every fourth year is a leap year
+        2 if yy.is_multiple_of(4) => 29, // 2000-2099: every fourth year is a leap year
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
