@@ -124,6 +124,39 @@ pub struct TapOutcome {
     pub auth: Option<AuthRequest>,
 }
 
+impl TapOutcome {
+    /// The report as one JSON object (hex in upper case): `scheme aid label pan psn expiry atc
+    /// cvn cryptogram cid iad cdcvm_indicated outcome reason apdus[{c, r}]`. The caller adds
+    /// the issuer's verdict.
+    pub fn to_json(&self) -> serde_json::Value {
+        let hex_opt = |v: Option<&[u8]>| v.map(hex::encode_upper);
+        serde_json::json!({
+            "scheme": self.scheme.map(Scheme::name),
+            "aid": hex::encode_upper(&self.aid),
+            "label": self.label,
+            "pan": self.pan,
+            "psn": self.psn,
+            "expiry": self.expiry,
+            "atc": self.atc,
+            "cvn": self.cvn.map(|c| format!("{:02X}", c.byte())),
+            "cryptogram": hex_opt(self.cryptogram.as_ref().map(|c| c.as_slice())),
+            "cid": self.cid.map(|c| format!("{c:02X}")),
+            "iad": hex_opt(self.iad.as_deref()),
+            "cdcvm_indicated": self.cdcvm_indicated,
+            "outcome": self.outcome.as_str(),
+            "reason": match &self.outcome {
+                Outcome::EndApplication(reason) => Some(reason.as_str()),
+                _ => None,
+            },
+            "apdus": self
+                .apdus
+                .iter()
+                .map(|(c, r)| serde_json::json!({ "c": hex::encode_upper(c), "r": hex::encode_upper(r) }))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// A POS terminal.
 #[derive(Debug, Clone, Default)]
 pub struct Terminal {

@@ -36,6 +36,22 @@ fn every_scheme_is_approved_by_the_issuer() {
             assert_eq!(pan.len(), if scheme == Scheme::UnionPay { 19 } else { 16 });
             assert_eq!(out.psn, Some(1));
             assert_eq!(out.expiry.as_deref(), Some("3012"));
+            let json = out.to_json();
+            for key in [
+                "scheme",
+                "aid",
+                "pan",
+                "psn",
+                "atc",
+                "cvn",
+                "cryptogram",
+                "outcome",
+                "apdus",
+            ] {
+                assert!(!json[key].is_null(), "{key} missing from {json}");
+            }
+            assert_eq!(json["cvn"], format!("{:02X}", cvn.byte()));
+            assert_eq!(json["apdus"].as_array().unwrap().len(), out.apdus.len());
             let auth = out.auth.clone().expect("authorisation request");
             assert_eq!(issuer.authorise(&auth), Verdict::Approved, "{cvn:?}");
             // The same cryptogram again is a replay.
