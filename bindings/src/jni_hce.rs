@@ -10,14 +10,19 @@
 //! the JVM. The Kotlin side may declare the methods on an `object` with or without
 //! `@JvmStatic`: the second JNI argument (the instance or the class) is unused either way.
 
+use crate::error::WalletError;
+use crate::jni_key_wrapper::JniKeyWrapper;
 use crate::logging;
+use crate::registry::{self, Reuse};
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JObject};
-use jni::sys::{JNI_VERSION_1_6, jbyteArray, jint};
+use jni::objects::{JByteArray, JObject, JString};
+use jni::sys::{JNI_FALSE, JNI_TRUE, JNI_VERSION_1_6, jboolean, jbyteArray, jint};
 use std::any::Any;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use wallet_core::emv::apdu::StatusWord;
+use wallet_core::wallet::{Wallet as CoreWallet, WalletConfig};
 
 /// Test builds only: the APDU and the deactivation reason that panic inside the entry point.
 #[cfg(feature = "test-panic")]
@@ -25,6 +30,7 @@ mod test_panic {
     /// A proprietary-class command no reader sends: `FF EE 00 00`.
     pub const APDU: [u8; 4] = [0xFF, 0xEE, 0x00, 0x00];
     pub const DEACTIVATION_REASON: i32 = 0x7E57_0001;
+    pub const DATA_DIR: &str = "/walletcore-test-panic";
 }
 
 // A panic trigger in a shipped library would be a remote crash switch: refuse to build one.
@@ -57,7 +63,7 @@ pub extern "system" fn Java_org_walletcore_sdk_NativeHce_processApdu<'local>(
         if command == test_panic::APDU {
             panic!("test-panic: processApdu asked to panic");
         }
-        crate::registry::process_apdu(&command)
+        registry::process_apdu(&command)
     }));
     let response = outcome.unwrap_or_else(|panic| {
         log::error!(
@@ -85,28 +91,98 @@ pub extern "system" fn Java_org_walletcore_sdk_NativeHce_deactivate<'local>(
     _this: JObject<'local>,
     reason: jint,
 ) {
-    guard_void(&mut env, "NativeHce.deactivate", |_| {
+    guard(&mut env, "NativeHce.deactivate", (), |_| {
         #[cfg(feature = "test-panic")]
         if reason == test_panic::DEACTIVATION_REASON {
             panic!("test-panic: deactivate asked to panic");
         }
-        crate::registry::deactivate(reason);
+        registry::deactivate(reason);
     });
 }
 
-/// Run `body`; turn a panic into a pending `RuntimeException` for the caller.
-fn guard_void<'local>(
+/// `external fun isAttached(): Boolean` — whether taps have a wallet to answer with (one the app
+/// opened and still holds, or one `attach` pinned).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_walletcore_sdk_NativeHce_isAttached<'local>(
+    mut env: JNIEnv<'local>,
+    _this: JObject<'local>,
+) -> jboolean {
+    guard(&mut env, "NativeHce.isAttached", JNI_FALSE, |_| {
+        if registry::hce_wallet().is_some() {
+            JNI_TRUE
+        } else {
+            JNI_FALSE
+        }
+    })
+}
+
+/// `external fun attach(dataDir: String, keyWrapper: KeyWrapper)` — make sure taps have a
+/// wallet when the process was started by a tap, before (or without) the app opening one.
+/// Reuses the wallet already open for `dataDir` whatever its configuration, else opens it
+/// (no server: a tap needs none) with `keyWrapper` called through JNI. Either way the wallet is
+/// pinned: it stays open for the rest of the process. Throws `IllegalStateException` whose
+/// message starts with the `WalletException` variant name (`"KeysInvalidated: …"`).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_walletcore_sdk_NativeHce_attach<'local>(
+    mut env: JNIEnv<'local>,
+    _this: JObject<'local>,
+    data_dir: JString<'local>,
+    key_wrapper: JObject<'local>,
+) {
+    guard(&mut env, "NativeHce.attach", (), |env| {
+        if let Err(e) = attach(env, &data_dir, &key_wrapper) {
+            let message = format!("{}: {e}", e.variant());
+            throw(env, "java/lang/IllegalStateException", &message);
+        }
+    });
+}
+
+fn attach(
+    env: &mut JNIEnv<'_>,
+    data_dir: &JString<'_>,
+    key_wrapper: &JObject<'_>,
+) -> Result<(), WalletError> {
+    logging::init();
+    if data_dir.is_null() || key_wrapper.is_null() {
+        return Err(WalletError::InvalidInput {
+            reason: "attach needs a data directory and a key wrapper".into(),
+        });
+    }
+    let jni_failed = |e: jni::errors::Error| WalletError::Internal {
+        reason: format!("JNI: {e}"),
+    };
+    let home: String = env.get_string(data_dir).map_err(jni_failed)?.into();
+    #[cfg(feature = "test-panic")]
+    if home == test_panic::DATA_DIR {
+        panic!("test-panic: attach asked to panic");
+    }
+    let wrapper = Arc::new(JniKeyWrapper::new(env, key_wrapper).map_err(jni_failed)?);
+    registry::open(WalletConfig::new(home), Reuse::AnyConfig, true, |config| {
+        CoreWallet::open(config, wrapper.clone())
+            .map_err(|e| WalletError::from(e).with_wrapper_error(wrapper.last_error.take()))
+    })?;
+    Ok(())
+}
+
+/// Run `body`; on a panic, leave a `RuntimeException` pending for the caller and return
+/// `on_panic`.
+fn guard<'local, R>(
     env: &mut JNIEnv<'local>,
     what: &str,
-    body: impl FnOnce(&mut JNIEnv<'local>),
-) {
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| body(env))) {
-        let message = format!(
-            "walletcore: internal error in {what}: {}",
-            panic_message(&*panic)
-        );
-        log::error!("{message}");
-        throw(env, "java/lang/RuntimeException", &message);
+    on_panic: R,
+    body: impl FnOnce(&mut JNIEnv<'local>) -> R,
+) -> R {
+    match catch_unwind(AssertUnwindSafe(|| body(env))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let message = format!(
+                "walletcore: internal error in {what}: {}",
+                panic_message(&*panic)
+            );
+            log::error!("{message}");
+            throw(env, "java/lang/RuntimeException", &message);
+            on_panic
+        }
     }
 }
 

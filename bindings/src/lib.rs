@@ -1,16 +1,30 @@
 //! `libwallet_ffi.so`: the one native library the Android app loads.
 //!
 //! - UniFFI (over JNA) carries the app's API, described in `udl/wallet.udl` (package
-//!   `org.walletcore.ffi`).
+//!   `org.walletcore.ffi`): [`api::Wallet`] and the records in [`types`].
 //! - Plain JNI carries the HCE hot path ([`jni_hce`], class `org.walletcore.sdk.NativeHce`), so
 //!   the payment service answers a tap without loading JNA.
 //! - Both reach the same wallet through [`registry`].
 
+mod api;
+mod callbacks;
+mod error;
 mod jni_hce;
+mod jni_key_wrapper;
 mod logging;
 mod registry;
+mod test_cards;
+mod types;
 
-pub use logging::{LogLevel, LogSink};
+use api::{Wallet, parse_qr};
+use callbacks::{EventSink, KeyWrapper};
+use error::{KeyWrapperError, WalletError};
+use logging::{LogLevel, LogSink};
+use types::{
+    Card, CardStatus, Channel, ExportFormat, HistoryPage, HistoryQuery, MonthlyTotal, PaymentCode,
+    QrKind, QrMatrix, QrVerdict, ScannedQr, StatsQuery, Sum, Transaction, TxnStatus, WalletConfig,
+    WalletEvent,
+};
 use wallet_core::card::Scheme;
 
 uniffi::include_scaffolding!("wallet");

@@ -10,6 +10,7 @@ import kotlin.test.assertTrue
 /** Test builds only (cargo feature `test-panic`): these panic inside the JNI entry points. */
 private val PANIC_APDU = unhex("FFEE0000")
 private const val PANIC_DEACTIVATION = 0x7E57_0001
+private const val PANIC_DATA_DIR = "/walletcore-test-panic"
 
 private val SELECT_PPSE = unhex("00A404000E325041592E5359532E444446303100")
 
@@ -36,6 +37,13 @@ fun jniTests() {
         assertTrue(e.message!!.contains("internal error in NativeHce.deactivate"), e.message)
         // And an ordinary deactivation still works.
         NativeHce.deactivate(0)
+    }
+
+    test("a panic in attach reaches Kotlin as a RuntimeException") {
+        val e = assertFailsWith<RuntimeException> { NativeHce.attach(PANIC_DATA_DIR, AesKeyWrapper()) }
+        assertTrue(e !is IllegalStateException, "a panic is not a wallet error: $e")
+        assertTrue(e.message!!.contains("internal error in NativeHce.attach"), e.message)
+        NativeHce.isAttached()
     }
 
     test("malformed APDUs get a status word, never an exception") {

@@ -1,7 +1,11 @@
 package org.walletcore.test
 
-/** Every test file contributes one `register…` function. */
+/** Every test file contributes one `…Tests` function. */
 fun registerAll() {
     libraryTests()
+    walletTests()
+    tapTests()
+    qrTests()
+    historyTests()
     jniTests()
 }
