@@ -8,13 +8,15 @@ use wallet_core::card::Scheme;
 use wallet_core::qr as core_qr;
 use wallet_core::wallet::Wallet;
 
-
 pub fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let home = Home::new(dir.path().join("wallet"));
     home.create()?;
     let wallet = home.open_or_create()?;
-    println!("walletcore demo — a temporary wallet in {}", home.dir.display());
+    println!(
+        "walletcore demo — a temporary wallet in {}",
+        home.dir.display()
+    );
     println!("(software key wrapper: desktop only; a phone wraps the data key in the Keystore)\n");
 
     println!("== 1. Personalise one test card per scheme (sandbox issuer, well-known test key)");
@@ -32,7 +34,9 @@ pub fn run() -> Result<()> {
         ids.push(info.id);
     }
 
-    println!("\n== 2. Tap the default card (UnionPay qPBOC) for 12.34 CNY — the full APDU exchange");
+    println!(
+        "\n== 2. Tap the default card (UnionPay qPBOC) for 12.34 CNY — the full APDU exchange"
+    );
     let r = tap(&home, &wallet, &args(None, "12.34", 156, 156))?;
     crate::tap::print_human(&r);
 
@@ -141,7 +145,12 @@ fn print_history(wallet: &Wallet) -> Result<()> {
             rec.atc
         );
     }
-    for t in wallet.history_stats(&Default::default())? {
+    // Unused payment codes carry no amount: nothing was spent with them.
+    for t in wallet
+        .history_stats(&Default::default())?
+        .into_iter()
+        .filter(|t| t.currency.is_some())
+    {
         println!(
             "   {} {:<4}: {} payments, {} spent",
             t.month,

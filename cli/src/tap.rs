@@ -95,7 +95,11 @@ pub fn print_human(report: &TapReport) {
         currency_label(report.currency)
     );
     for (c, r) in &o.apdus {
-        println!("  > {:<28} {}", decode::command_name(c), hex::encode_upper(c));
+        println!(
+            "  > {:<28} {}",
+            decode::command_name(c),
+            hex::encode_upper(c)
+        );
         println!("  < {}", hex::encode_upper(r));
         print!("{}", decode::response_tree(r, "      "));
     }

@@ -9,9 +9,9 @@ use crate::card::{CardProfile, Personalisation, Scheme, mask_pan};
 use crate::emv::apdu::StatusWord;
 use crate::emv::crypto::Key16;
 use crate::hce::Engine;
+use crate::history::Status;
 use crate::history::query::{Cursor, Filter, Page};
 use crate::history::stats::{MonthlyTotal, StatsQuery};
-use crate::history::Status;
 use crate::ledger::{Channel, KeyLedger, LedgerError, TxnDraft};
 use crate::qr::cpm::{PaymentCode, PresentConfig, PresentContext, Presenter};
 use crate::store::cards::{CardEntry, CardStatus};
@@ -293,7 +293,9 @@ impl Wallet {
         if let Some(id) = card_id {
             let entry = inner.store.card(id)?;
             if entry.status != CardStatus::Active {
-                return Err(WalletError::CardNotActive { card: id.to_owned() });
+                return Err(WalletError::CardNotActive {
+                    card: id.to_owned(),
+                });
             }
         }
         inner.pay_with = card_id.map(str::to_owned);
@@ -307,7 +309,10 @@ impl Wallet {
             .store
             .cards()?
             .into_iter()
-            .find(|e| crate::emv::crypto::ct_eq(e.profile.token_pan.as_bytes(), pan.as_bytes()) && e.profile.psn == psn)
+            .find(|e| {
+                crate::emv::crypto::ct_eq(e.profile.token_pan.as_bytes(), pan.as_bytes())
+                    && e.profile.psn == psn
+            })
             .map(|e| e.profile.id))
     }
 
@@ -348,7 +353,9 @@ impl Wallet {
                 Some(id) => {
                     let entry = store.card(id)?;
                     if entry.status != CardStatus::Active {
-                        return Err(WalletError::CardNotActive { card: id.to_owned() });
+                        return Err(WalletError::CardNotActive {
+                            card: id.to_owned(),
+                        });
                     }
                     entry.profile
                 }
