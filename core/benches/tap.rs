@@ -1,6 +1,10 @@
 //! Full tap compute on the card side, PPSE to cryptogram, keys in memory (MemoryLedger):
 //! the part of a tap the phone's CPU owns. Target: ≤ 100 µs median per scheme.
 //!
+//! `tap_durable/*`: the same tap through the `Wallet` facade, the key consumed and the history
+//! record committed to SQLite (WAL, synchronous=FULL) before the cryptogram leaves. Target:
+//! ≤ 5 ms median.
+//!
 //! `cargo bench -p wallet-core --bench tap -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -127,5 +131,56 @@ fn bench_taps(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_taps);
+fn bench_durable_taps(c: &mut Criterion) {
+    use std::sync::Arc;
+    use wallet_core::card::Personalisation;
+    use wallet_core::store::SoftwareKeyWrapper;
+    use wallet_core::wallet::{Wallet, WalletConfig};
+
+    let imk = Key16::from_hex(TEST_IMK).expect("test key");
+    let mut group = c.benchmark_group("tap_durable");
+    group.sample_size(30);
+    for p in [
+        profile(Scheme::Visa, Cvn::Visa22, &AID_VISA, "4761739001010010"),
+        profile(
+            Scheme::Mastercard,
+            Cvn::Mastercard20,
+            &AID_MASTERCARD,
+            "5413330089010012",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wrapper = SoftwareKeyWrapper::in_dir(dir.path()).expect("wrapper");
+        let wallet = Wallet::open(WalletConfig::new(dir.path()), Arc::new(wrapper)).expect("open");
+        let mk = p.cvn.icc_master_key(&imk, &p.token_pan, p.psn);
+        // Enough single-use keys for every iteration criterion runs.
+        let keys = (1..=30_000u16)
+            .map(|atc| SessionKey {
+                atc,
+                key: p.cvn.session_key(&mk, atc, [0; 4]),
+            })
+            .collect();
+        wallet
+            .install_card(Personalisation {
+                profile: p.clone(),
+                keys,
+            })
+            .expect("install");
+        let commands = script(&p);
+        group.bench_function(p.scheme.name(), |b| {
+            b.iter(|| {
+                wallet.deactivate();
+                let mut last = Vec::new();
+                for cmd in &commands {
+                    last = wallet.process_apdu(black_box(cmd));
+                }
+                assert!(last.ends_with(&[0x90, 0x00]), "tap failed");
+                last
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_taps, bench_durable_taps);
 criterion_main!(benches);
