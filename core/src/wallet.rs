@@ -462,22 +462,26 @@ impl Wallet {
     }
 
     fn after_spend(&self, draft: &TxnDraft) {
+        log::info!("wallet: card {} spent ATC {}", draft.card_id, draft.atc);
+        // One verification, one tap: a cryptogram that carried CDCVM used the window up, so a
+        // second tap (a relay, or the phone left on a reader) needs the cardholder again. A
+        // payment code on screen keeps it: the pay screen refreshes the code while it is open.
+        if draft.cdcvm && draft.channel == Channel::Nfc {
+            if let Err(e) = self.lock() {
+                log::warn!("wallet: could not close the CDCVM window: {e}");
+            }
+        }
         let sink = match self.events.read() {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
         };
+        // Counting the pool is a query: only pay for it when someone listens.
+        let Some(sink) = sink else { return };
         let keys_left = self
             .lock_inner()
             .store
             .remaining_keys(&draft.card_id)
-            .unwrap_or(0);
-        let keys_left = u32::try_from(keys_left).unwrap_or(u32::MAX);
-        log::info!(
-            "wallet: card {} spent ATC {}, {keys_left} keys left",
-            draft.card_id,
-            draft.atc
-        );
-        let Some(sink) = sink else { return };
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
         if draft.channel == Channel::Nfc {
             sink.on_event(WalletEvent::TapCompleted {
                 card_id: draft.card_id.clone(),

@@ -124,6 +124,10 @@ fn unlock_window_survives_a_restart_and_lock_closes_it() {
     let out = tap(&wallet, 9_000);
     assert_eq!(out.outcome, Outcome::OnlineRequest);
     assert!(issuer.authorise(out.auth.as_ref().unwrap()).is_approved());
+    // One verification, one payment: the window closed with the tap it authorised.
+    assert!(!wallet.is_unlocked());
+    assert_eq!(tap(&wallet, 9_000).outcome, Outcome::SeePhone);
+    wallet.unlock_for_payment(60).unwrap();
     wallet.lock().unwrap();
     drop(wallet);
     let wallet = open(dir.path());
