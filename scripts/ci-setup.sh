@@ -13,6 +13,11 @@ command -v zbarimg >/dev/null || need+=(zbar-tools)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v javac >/dev/null || need+=(default-jdk-headless)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
+# A real PC/SC stack for the vpcd test: pcscd with vsmartcard's virtual reader, and pyscard as
+# a terminal program independent of ours.
+command -v pcscd >/dev/null || need+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || ls /usr/lib/pcsc/drivers/*vpcd* >/dev/null 2>&1 || need+=(vsmartcard-vpcd)
+python3 -c "import smartcard" 2>/dev/null || need+=(python3-pyscard)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
