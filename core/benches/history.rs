@@ -38,7 +38,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -78,14 +81,31 @@ fn perso(id: &str, atcs: std::ops::RangeInclusive<u16>) -> Personalisation {
 /// Realistic merchant names: a few hundred, repeating, some in Chinese.
 fn merchant(rng: &mut Lcg) -> String {
     const A: [&str; 12] = [
-        "Lucky", "Golden", "Blue", "Jade", "Harbour", "Sunrise", "Old Town", "East", "Lotus", "Maple", "Red Door",
-        "Corner",
+        "Lucky", "Golden", "Blue", "Jade", "Harbour", "Sunrise", "Old Town", "East", "Lotus",
+        "Maple", "Red Door", "Corner",
     ];
     const B: [&str; 12] = [
-        "Noodle Bar", "Coffee", "Mart", "Bakery", "Pharmacy", "Books", "Dumplings", "Grocer", "Cinema", "Taxi",
-        "Tea House", "Electronics",
+        "Noodle Bar",
+        "Coffee",
+        "Mart",
+        "Bakery",
+        "Pharmacy",
+        "Books",
+        "Dumplings",
+        "Grocer",
+        "Cinema",
+        "Taxi",
+        "Tea House",
+        "Electronics",
     ];
-    const ZH: [&str; 6] = ["星巴克咖啡", "全家便利店", "海底捞火锅", "上海地铁", "盒马鲜生", "瑞幸咖啡"];
+    const ZH: [&str; 6] = [
+        "星巴克咖啡",
+        "全家便利店",
+        "海底捞火锅",
+        "上海地铁",
+        "盒马鲜生",
+        "瑞幸咖啡",
+    ];
     if rng.next(5) == 0 {
         format!("{} {}店", ZH[rng.next(6) as usize], 1 + rng.next(40))
     } else {
@@ -169,17 +189,26 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("history-1m");
     let marker = dir.join("complete");
-    let tag = format!("generator {GENERATOR} schema {} records {RECORDS}", schema::VERSION);
+    let tag = format!(
+        "generator {GENERATOR} schema {} records {RECORDS}",
+        schema::VERSION
+    );
     if let Ok(text) = fs::read_to_string(&marker)
         && let Some((head, secs)) = text.trim().rsplit_once(" import_secs ")
         && head == tag
         && let Ok(secs) = secs.parse()
     {
-        return Fixture { dir, import_secs: secs };
+        return Fixture {
+            dir,
+            import_secs: secs,
+        };
     }
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    eprintln!("building the {RECORDS}-record fixture in {} (once)…", dir.display());
+    eprintln!(
+        "building the {RECORDS}-record fixture in {} (once)…",
+        dir.display()
+    );
     let mut store = Store::open(&dir, wrapper(&dir)).unwrap();
     for c in 0..CARDS {
         store.install_card(perso(&card_id(c), 0..=0)).unwrap();
@@ -196,7 +225,10 @@ fn fixture() -> Fixture {
     let secs = start.elapsed().as_secs_f64();
     drop(store);
     fs::write(&marker, format!("{tag} import_secs {secs}")).unwrap();
-    Fixture { dir, import_secs: secs }
+    Fixture {
+        dir,
+        import_secs: secs,
+    }
 }
 
 fn db_size(dir: &Path) -> u64 {
@@ -211,14 +243,20 @@ fn db_size(dir: &Path) -> u64 {
 /// in one transaction with the same journal and sync settings. Cached beside the fixture.
 fn shell_import_secs(fx: &Fixture) -> f64 {
     let cache = fx.dir.join("shell_import_secs");
-    if let Some(secs) = fs::read_to_string(&cache).ok().and_then(|s| s.trim().parse().ok()) {
+    if let Some(secs) = fs::read_to_string(&cache)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+    {
         return secs;
     }
     let version = Command::new("sqlite3").arg("--version").output();
     let Some(version) = version.ok().filter(|o| o.status.success()) else {
         panic!("the comparison needs the sqlite3 shell: apt-get install sqlite3");
     };
-    eprintln!("sqlite3 shell {}", String::from_utf8_lossy(&version.stdout).trim());
+    eprintln!(
+        "sqlite3 shell {}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
     let work = tempfile::tempdir_in(&fx.dir).unwrap();
     let rows_sql = work.path().join("rows.sql");
     // Untimed: dump the fixture's rows as INSERT statements.
@@ -238,7 +276,10 @@ fn shell_import_secs(fx: &Fixture) -> f64 {
         let mut stmt = c
             .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'records' AND sql IS NOT NULL ORDER BY type DESC")
             .unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     let script = work.path().join("import.sql");
     fs::write(
@@ -275,7 +316,11 @@ fn report(fx: &Fixture) {
     let ours = RECORDS as f64 / fx.import_secs;
     let shell = RECORDS as f64 / shell_import_secs(fx);
     eprintln!("--- history fixture: {RECORDS} records, {CARDS} cards ---");
-    eprintln!("file size: {:.1} MiB, {:.0} bytes/record", size as f64 / 1_048_576.0, size as f64 / RECORDS as f64);
+    eprintln!(
+        "file size: {:.1} MiB, {:.0} bytes/record",
+        size as f64 / 1_048_576.0,
+        size as f64 / RECORDS as f64
+    );
     eprintln!(
         "build: import() in batches of {BATCH}: {:.1} s, {ours:.0} records/s (encrypt + insert + rollup)",
         fx.import_secs
@@ -291,7 +336,7 @@ fn benches(c: &mut Criterion) {
     report(&fx);
     let store = Store::open(&fx.dir, wrapper(&fx.dir)).unwrap();
 
-    // Insert throughput into a fresh wallet, batches of 1,000 in one transaction each.
+    // Insert throughput into a fresh wallet: batches of 1,000 and 10,000, one transaction each.
     {
         let home = tempfile::tempdir().unwrap();
         let mut s = Store::open(home.path(), wrapper(home.path())).unwrap();
@@ -301,21 +346,24 @@ fn benches(c: &mut Criterion) {
         let mut g = Generator::new(7);
         let mut t = T0;
         let mut group = c.benchmark_group("insert");
-        group.throughput(Throughput::Elements(1_000));
-        group.bench_function("import_batch_1000", |b| {
-            b.iter_batched(
-                || {
-                    (0..1_000)
-                        .map(|_| {
-                            t += 1_000;
-                            g.item(t, true)
-                        })
-                        .collect::<Vec<_>>()
-                },
-                |items| s.import(items).unwrap(),
-                BatchSize::LargeInput,
-            )
-        });
+        group.sample_size(10);
+        for batch in [1_000u64, 10_000] {
+            group.throughput(Throughput::Elements(batch));
+            group.bench_function(format!("import_batch_{batch}"), |b| {
+                b.iter_batched(
+                    || {
+                        (0..batch)
+                            .map(|_| {
+                                t += 1_000;
+                                g.item(t, true)
+                            })
+                            .collect::<Vec<_>>()
+                    },
+                    |items| s.import(items).unwrap(),
+                    BatchSize::PerIteration,
+                )
+            });
+        }
         group.finish();
     }
 
@@ -346,38 +394,94 @@ fn benches(c: &mut Criterion) {
         let month = Month::of_ms(T0 + SPAN_MS / 2);
         let deep = {
             // A cursor half way down the history: keyset paging costs the same there.
-            let mut f = Filter::default();
-            f.to_ms = Some(T0 + SPAN_MS / 2);
+            let f = Filter {
+                to_ms: Some(T0 + SPAN_MS / 2),
+                ..Default::default()
+            };
             store.records(&f, None, 1).unwrap().next
         };
         let filters: Vec<(&str, Filter)> = vec![
             ("none", Filter::default()),
-            ("card", Filter { card_id: Some(card_id(3)), ..Default::default() }),
+            (
+                "card",
+                Filter {
+                    card_id: Some(card_id(3)),
+                    ..Default::default()
+                },
+            ),
             (
                 "card_approved",
-                Filter { card_id: Some(card_id(3)), status: Some(Status::Approved), ..Default::default() },
+                Filter {
+                    card_id: Some(card_id(3)),
+                    status: Some(Status::Approved),
+                    ..Default::default()
+                },
             ),
-            ("channel_qr_scanned", Filter { channel: Some(Channel::QrScanned), ..Default::default() }),
-            ("pending", Filter { status: Some(Status::Pending), ..Default::default() }),
+            (
+                "channel_qr_scanned",
+                Filter {
+                    channel: Some(Channel::QrScanned),
+                    ..Default::default()
+                },
+            ),
+            (
+                "pending",
+                Filter {
+                    status: Some(Status::Pending),
+                    ..Default::default()
+                },
+            ),
             (
                 "one_month",
-                Filter { from_ms: Some(month.start_ms()), to_ms: Some(month.end_ms()), ..Default::default() },
+                Filter {
+                    from_ms: Some(month.start_ms()),
+                    to_ms: Some(month.end_ms()),
+                    ..Default::default()
+                },
             ),
             (
                 "amount_range_usd",
-                Filter { min_amount: Some(40_000), max_amount: Some(45_000), currency: Some(840), ..Default::default() },
+                Filter {
+                    min_amount: Some(40_000),
+                    max_amount: Some(45_000),
+                    currency: Some(840),
+                    ..Default::default()
+                },
             ),
-            ("text_coffee", Filter { text: Some("coffee".into()), ..Default::default() }),
-            ("text_rare", Filter { text: Some("jade cinema".into()), ..Default::default() }),
+            (
+                "text_coffee",
+                Filter {
+                    text: Some("coffee".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "text_rare",
+                Filter {
+                    text: Some("jade cinema".into()),
+                    ..Default::default()
+                },
+            ),
         ];
         let mut group = c.benchmark_group("first_page_50");
         for (name, f) in &filters {
             let n = store.records(f, None, 50).unwrap().records.len();
-            eprintln!("first_page_50/{name}: {n} records; plan: {}", store.explain_records(f, None).unwrap().join(" | "));
-            group.bench_function(*name, |b| b.iter(|| black_box(store.records(f, None, 50).unwrap())));
+            eprintln!(
+                "first_page_50/{name}: {n} records; plan: {}",
+                store.explain_records(f, None).unwrap().join(" | ")
+            );
+            group.bench_function(*name, |b| {
+                b.iter(|| black_box(store.records(f, None, 50).unwrap()))
+            });
         }
         group.bench_function("none_at_500k", |b| {
-            b.iter(|| black_box(store.records(&Filter::default(), deep.as_ref(), 50).unwrap()))
+            b.iter(|| {
+                black_box(
+                    store
+                        .records(&Filter::default(), deep.as_ref(), 50)
+                        .unwrap(),
+                )
+            })
         });
         group.finish();
     }
@@ -385,12 +489,21 @@ fn benches(c: &mut Criterion) {
     // Monthly totals.
     {
         let mut group = c.benchmark_group("stats");
-        let all = StatsQuery { by_card: true, ..Default::default() };
+        let all = StatsQuery {
+            by_card: true,
+            ..Default::default()
+        };
         let rows = store.monthly_totals(&all).unwrap().len();
         eprintln!("stats/all_months_by_card: {rows} rows");
-        group.bench_function("all_months_by_card", |b| b.iter(|| black_box(store.monthly_totals(&all).unwrap())));
+        group.bench_function("all_months_by_card", |b| {
+            b.iter(|| black_box(store.monthly_totals(&all).unwrap()))
+        });
         let month = Month::of_ms(T0 + SPAN_MS / 2);
-        let one = StatsQuery { from: Some(month), to: Some(month), ..Default::default() };
+        let one = StatsQuery {
+            from: Some(month),
+            to: Some(month),
+            ..Default::default()
+        };
         group.bench_function("one_month_by_currency", |b| {
             b.iter(|| black_box(store.monthly_totals(&one).unwrap()))
         });
@@ -399,13 +512,21 @@ fn benches(c: &mut Criterion) {
 
     // Export throughput over six months (~100,000 records) to a sink.
     {
-        let f = Filter { from_ms: Some(T0), to_ms: Some(T0 + SPAN_MS / 10), ..Default::default() };
+        let f = Filter {
+            from_ms: Some(T0),
+            to_ms: Some(T0 + SPAN_MS / 10),
+            ..Default::default()
+        };
         let n = store.count_records(&f).unwrap();
         let mut group = c.benchmark_group("export");
         group.sample_size(10);
         group.throughput(Throughput::Elements(n));
-        group.bench_function("csv", |b| b.iter(|| store.export_csv(std::io::sink(), &f).unwrap()));
-        group.bench_function("json", |b| b.iter(|| store.export_json(std::io::sink(), &f).unwrap()));
+        group.bench_function("csv", |b| {
+            b.iter(|| store.export_csv(std::io::sink(), &f).unwrap())
+        });
+        group.bench_function("json", |b| {
+            b.iter(|| store.export_json(std::io::sink(), &f).unwrap())
+        });
         group.finish();
     }
 

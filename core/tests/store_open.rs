@@ -430,7 +430,11 @@ fn a_large_history_is_checked_table_by_table_at_open_and_whole_by_verify() {
     let home = tempfile::tempdir().unwrap();
     populated(home.path(), 16_000);
     let clean = fs::read(db(home.path())).unwrap();
-    assert!(clean.len() as u64 > wallet_core::store::FULL_CHECK_MAX_BYTES, "size {}", clean.len());
+    assert!(
+        clean.len() as u64 > wallet_core::store::FULL_CHECK_MAX_BYTES,
+        "size {}",
+        clean.len()
+    );
 
     // Damage in the history: open still works (payments do not wait for a full scan) ...
     let records = pages_of(home.path(), "records", "leaf");

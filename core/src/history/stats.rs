@@ -149,6 +149,9 @@ impl MonthlyTotal {
     }
 }
 
+/// Newest month first, then currency, then card.
+type OutputOrder = (Reverse<Month>, Option<u16>, Option<String>);
+
 impl Store {
     /// Monthly totals, newest month first, then by currency (and card).
     pub fn monthly_totals(&self, q: &StatsQuery) -> Result<Vec<MonthlyTotal>, StoreError> {
@@ -179,8 +182,7 @@ impl Store {
         };
         let mut stmt = tx.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        let mut out: BTreeMap<(Reverse<Month>, Option<u16>, Option<String>), MonthlyTotal> =
-            BTreeMap::new();
+        let mut out: BTreeMap<OutputOrder, MonthlyTotal> = BTreeMap::new();
         while let Some(row) = rows.next()? {
             let month_key: i64 = row.get(0)?;
             let card_ref: Option<i64> = row.get(1)?;

@@ -96,6 +96,9 @@ fn check_code(what: &str, v: Option<u16>) -> Result<(), StoreError> {
     }
 }
 
+/// A `monthly_totals` key: month (YYYYMM), card ref, currency, status.
+type RollupCell = (i64, i64, Option<u16>, Status);
+
 /// Inserts records inside the caller's transaction: ids handed out in sequence, the monthly
 /// rollup added up in memory and written once by [`Inserter::finish`]. A record that already
 /// exists (same card and ATC, or same scanned payment) is [`StoreError::DuplicateRecord`]; the
@@ -104,7 +107,7 @@ pub(crate) struct Inserter<'c> {
     conn: &'c Connection,
     stmt: rusqlite::CachedStatement<'c>,
     next_id: i64,
-    totals: HashMap<(i64, i64, Option<u16>, Status), (i64, i64)>,
+    totals: HashMap<RollupCell, (i64, i64)>,
 }
 
 impl<'c> Inserter<'c> {

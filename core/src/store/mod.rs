@@ -305,7 +305,10 @@ fn quick_check_at_open(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for table in tables {
-        check_pragma(conn, &format!("quick_check(\"{}\")", table.replace('"', "\"\"")))?;
+        check_pragma(
+            conn,
+            &format!("quick_check(\"{}\")", table.replace('"', "\"\"")),
+        )?;
     }
     Ok(())
 }
@@ -373,4 +376,13 @@ pub fn quarantine(db: &Path) -> Result<PathBuf, StoreError> {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_store_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<super::Store>();
+    }
 }
