@@ -1,7 +1,7 @@
 //! The local transaction ledger the user sees: one record per tap or QR payment, written in the
 //! same SQLite transaction that spent its key (see [`crate::store`]'s `KeyLedger`).
 //!
-//! - **Writes** ([`write`](self::write)): the ledger inserts taps and presented codes as
+//! - **Writes** ([`write`](mod@write)): the ledger inserts taps and presented codes as
 //!   `pending`; [`Store::record`] adds scanned-code payments; [`Store::import`] restores records
 //!   from the server after a fresh start. A unique index on (card, ATC) — (card, cryptogram hash)
 //!   for scanned codes — makes every insert idempotent: re-importing or retrying never duplicates.
