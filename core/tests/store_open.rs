@@ -214,6 +214,13 @@ fn a_missing_directory_is_a_clear_error() {
         matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("does not exist")),
         "{err:?}"
     );
+    let no_home = home.path().join("not-created-yet");
+    let err = Store::open(&no_home, wrapper(home.path())).err().unwrap();
+    assert!(
+        matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("home")),
+        "{err:?}"
+    );
+    assert!(!no_home.exists(), "no file is created in place of the home");
 }
 
 /// Root ignores file permissions, so as root the permission test re-runs itself without the

@@ -64,8 +64,9 @@ impl From<StoreError> for OpenFailure {
 }
 
 impl Store {
-    /// Open (or create) the wallet database at `location`: a directory (the wallet home, which
-    /// gets `wallet.db`) or the database file itself. The directory must exist.
+    /// Open (or create) the wallet database at `location`: an existing directory (the wallet
+    /// home, which gets `wallet.db`) or a database file (existing, or named `*.db` in an
+    /// existing directory).
     pub fn open(
         location: impl AsRef<Path>,
         wrapper: Arc<dyn KeyWrapper>,
@@ -73,8 +74,15 @@ impl Store {
         let location = location.as_ref();
         let path = if location.is_dir() {
             location.join(DB_FILE_NAME)
-        } else {
+        } else if location.is_file() || location.extension().is_some_and(|e| e == "db") {
             location.to_path_buf()
+        } else {
+            // Not an existing home and not a database file name: creating a file called like
+            // the home the caller meant would only hide the mistake.
+            return Err(StoreError::Unwritable {
+                path: location.to_path_buf(),
+                reason: "no such wallet home directory".into(),
+            });
         };
         let dir = match path.parent() {
             Some(d) if d.as_os_str().is_empty() => Path::new("."),
