@@ -119,7 +119,8 @@ impl Store {
         &self.sealer
     }
 
-    /// Read-only access for modules that own tables in this database (see [`schema`]).
+    /// The connection, for modules that own tables in this database (see [`schema`]) to read
+    /// them; they write through [`Store::write`].
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
