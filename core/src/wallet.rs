@@ -466,10 +466,11 @@ impl Wallet {
         // One verification, one tap: a cryptogram that carried CDCVM used the window up, so a
         // second tap (a relay, or the phone left on a reader) needs the cardholder again. A
         // payment code on screen keeps it: the pay screen refreshes the code while it is open.
-        if draft.cdcvm && draft.channel == Channel::Nfc {
-            if let Err(e) = self.lock() {
-                log::warn!("wallet: could not close the CDCVM window: {e}");
-            }
+        if draft.cdcvm
+            && draft.channel == Channel::Nfc
+            && let Err(e) = self.lock()
+        {
+            log::warn!("wallet: could not close the CDCVM window: {e}");
         }
         let sink = match self.events.read() {
             Ok(s) => s.clone(),
