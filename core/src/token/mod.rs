@@ -1,1 +1,15 @@
 //! Provisioning: the token-service client and the persisted provisioning state machine.
+//!
+//! - [`api`]: the wallet–server API (paths and bodies), shared with the sandbox server.
+//! - [`jwe`]: ECDH-ES + A256GCM compact JWE and P-256 JWKs.
+//! - [`sign`]: request signatures; [`device`]: the device's signing and agreement keys.
+//! - [`pan`]: Luhn, scheme detection and a zeroizing PAN.
+
+pub mod api;
+mod b64;
+pub mod device;
+pub mod jwe;
+pub mod pan;
+pub mod sign;
+
+pub use b64::{decode as b64_decode, encode as b64_encode};
