@@ -1,1 +1,9 @@
-//! The other side of a payment: what a wallet talks to, run on a desktop.
+//! The other side of a payment, run on a desktop: a token service and issuer host a wallet
+//! provisions cards from and a terminal authorises against.
+//!
+//! - [`server`]: the HTTPS API (`/v1`), its database, PKI and failpoints.
+//! - [`catalogue`]: the test cards; [`vault`]: token PAN ↔ PAN.
+
+pub mod catalogue;
+pub mod server;
+pub mod vault;

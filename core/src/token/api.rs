@@ -225,12 +225,23 @@ pub struct Sealed {
     pub jwe: String,
 }
 
+/// Secret material as hex text inside a JWE plaintext: wiped on drop, no `Debug`.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretHex(pub String);
+
+impl Drop for SecretHex {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 /// One single-use key on the wire (inside a JWE only).
 #[derive(Serialize, Deserialize)]
 pub struct WireKey {
     pub atc: u16,
     /// 32 hex digits.
-    pub key: String,
+    pub key: SecretHex,
 }
 
 /// What the credentials JWE holds.
@@ -240,7 +251,7 @@ pub struct CredentialPayload {
     pub profile: crate::card::CardProfile,
     pub keys: Vec<WireKey>,
     /// HMAC-SHA256 key (64 hex digits) for the replenishment log.
-    pub log_mac_key: String,
+    pub log_mac_key: SecretHex,
 }
 
 /// What a replenish JWE holds.
@@ -264,6 +275,14 @@ pub struct Replenish {
     pub count: u16,
     /// HMAC-SHA256 over [`log_mac_input`], hex.
     pub mac: String,
+}
+
+/// Serialize secret-bearing JSON into a zeroizing buffer sized up front, so no reallocation
+/// leaves a stale copy behind.
+pub fn to_secret_json<T: Serialize>(value: &T, capacity: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, serde_json::Error> {
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
+    serde_json::to_writer(&mut *buf, value)?;
+    Ok(buf)
 }
 
 /// What the replenishment log MAC covers: a label, the token, then each used ATC (big-endian),
