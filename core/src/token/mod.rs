@@ -4,9 +4,11 @@
 //! - [`jwe`]: ECDH-ES + A256GCM compact JWE and P-256 JWKs.
 //! - [`sign`]: request signatures; [`device`]: the device's signing and agreement keys.
 //! - [`pan`]: Luhn, scheme detection and a zeroizing PAN.
+//! - [`client`]: the blocking HTTPS client with the pinned CA.
 
 pub mod api;
 mod b64;
+pub mod client;
 pub mod device;
 pub mod jwe;
 pub mod pan;
