@@ -17,7 +17,7 @@ fn peer(request: &Value) -> Value {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}): install Python 3 and `pip3 install jwcrypto`"));
+        .unwrap_or_else(|e| panic!("cannot run python3 ({e}): install Python 3 and `pip3 install -r tests/peers/requirements.txt`"));
     child
         .stdin
         .take()
@@ -27,7 +27,7 @@ fn peer(request: &Value) -> Value {
     let out = child.wait_with_output().expect("peer output");
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(3) {
-        panic!("the JWE peer needs jwcrypto: pip3 install jwcrypto ({stderr})");
+        panic!("the JWE peer needs jwcrypto: pip3 install -r tests/peers/requirements.txt ({stderr})");
     }
     assert!(out.status.success(), "peer failed: {stderr}");
     serde_json::from_slice(&out.stdout).expect("peer JSON")

@@ -7,7 +7,7 @@ mod common;
 use common::{Device, code, key, now, signed_headers, start};
 use serde_json::{Value, json};
 use wallet_core::card::Scheme;
-use wallet_core::token::api::{self, CardData, CheckEligibility, Eligible, RegisterDevice, codes};
+use wallet_core::token::api::{self, CardData, CheckEligibility, Eligible, RegisterDevice, Secret, codes};
 use wallet_core::token::device::DeviceKeys;
 use wallet_core::token::jwe::{self, AgreementKey};
 use wallet_core::token::{b64_decode, b64_encode};
@@ -35,7 +35,7 @@ fn err_code(v: &Value) -> &str {
 
 fn card_jwe(sb: &common::Sandbox) -> String {
     let card = catalogue::pick(Scheme::Visa, Behaviour::Approve).unwrap();
-    let data = CardData { pan: card.pan.into(), expiry: card.expiry.into(), name: card.name.into() };
+    let data = CardData { pan: Secret(card.pan.into()), expiry: Secret(card.expiry.into()), name: Secret(card.name.into()) };
     jwe::encrypt(&sb.server_jwk(), &serde_json::to_vec(&data).unwrap(), None).unwrap()
 }
 

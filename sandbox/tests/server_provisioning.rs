@@ -7,7 +7,7 @@ use common::{Device, code, key, start};
 use serde_json::json;
 use wallet_core::card::Scheme;
 use wallet_core::token::api::{
-    self, AcceptTerms, Decision, IdvSelected, ProvisioningStatus, SelectIdv, ServerState, SubmitOtp, TokenizeResult,
+    self, AcceptTerms, Decision, IdvSelected, ProvisioningStatus, Secret, SelectIdv, ServerState, SubmitOtp, TokenizeResult,
     codes,
 };
 use wallet_sandbox::catalogue::{self, Behaviour};
@@ -86,7 +86,7 @@ fn otp_flow_attempts_and_idempotent_submit() {
 
     let otp_path = api::provisioning_step(&id, "otp");
     // OTP before a method is chosen.
-    assert_eq!(code(dev.post::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: "000000".into() })), codes::WRONG_STATE);
+    assert_eq!(code(dev.post::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: Secret("000000".into()) })), codes::WRONG_STATE);
     assert_eq!(
         code(dev.post::<_, IdvSelected>(&api::provisioning_step(&id, "idv"), &SelectIdv { method_id: "pigeon".into() })),
         codes::UNKNOWN_IDV_METHOD
@@ -100,8 +100,8 @@ fn otp_flow_attempts_and_idempotent_submit() {
 
     // A wrong code costs one attempt; the same submission retried (same key) costs nothing more.
     let k = key();
-    let e1 = dev.post_key::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: wrong.into() }, &k).unwrap_err();
-    let e2 = dev.post_key::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: wrong.into() }, &k).unwrap_err();
+    let e1 = dev.post_key::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: Secret(wrong.into()) }, &k).unwrap_err();
+    let e2 = dev.post_key::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: Secret(wrong.into()) }, &k).unwrap_err();
     assert_eq!(e1, e2);
     match e1 {
         wallet_core::token::client::ClientError::Rejected { code, attempts_left, .. } => {
@@ -111,12 +111,12 @@ fn otp_flow_attempts_and_idempotent_submit() {
         other => panic!("{other:?}"),
     }
     // Malformed codes are refused without costing an attempt.
-    assert_eq!(code(dev.post::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: "12ab".into() })), codes::BAD_REQUEST);
+    assert_eq!(code(dev.post::<_, TokenizeResult>(&otp_path, &SubmitOtp { otp: Secret("12ab".into()) })), codes::BAD_REQUEST);
     let st: ProvisioningStatus = dev.get(&api::provisioning(&id)).unwrap();
     assert_eq!(st.otp_attempts_left, Some(2));
 
-    let ok1: TokenizeResult = dev.post(&otp_path, &SubmitOtp { otp: otp.clone() }).unwrap();
-    let ok2: TokenizeResult = dev.post(&otp_path, &SubmitOtp { otp: otp.clone() }).unwrap();
+    let ok1: TokenizeResult = dev.post(&otp_path, &SubmitOtp { otp: Secret(otp.clone()) }).unwrap();
+    let ok2: TokenizeResult = dev.post(&otp_path, &SubmitOtp { otp: Secret(otp.clone()) }).unwrap();
     assert_eq!(ok1.decision, Decision::Approved);
     assert_eq!(ok1, ok2, "a duplicate submit answers the same token");
     assert_eq!(token_rows(&sb), 1);
@@ -135,11 +135,11 @@ fn otp_attempts_exhausted_declines() {
     let otp = sb.otp(&id);
     let wrong = if otp == "999999" { "888888" } else { "999999" };
     let path = api::provisioning_step(&id, "otp");
-    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: wrong.into() })), codes::OTP_INCORRECT);
-    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: wrong.into() })), codes::OTP_INCORRECT);
-    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: wrong.into() })), codes::OTP_ATTEMPTS_EXCEEDED);
+    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: Secret(wrong.into()) })), codes::OTP_INCORRECT);
+    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: Secret(wrong.into()) })), codes::OTP_INCORRECT);
+    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: Secret(wrong.into()) })), codes::OTP_ATTEMPTS_EXCEEDED);
     // Even the right code is too late now.
-    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp })), codes::OTP_ATTEMPTS_EXCEEDED);
+    assert_eq!(code(dev.post::<_, TokenizeResult>(&path, &SubmitOtp { otp: Secret(otp) })), codes::OTP_ATTEMPTS_EXCEEDED);
     let st: ProvisioningStatus = dev.get(&api::provisioning(&id)).unwrap();
     assert_eq!(st.state, ServerState::Declined);
     assert_eq!(token_rows(&sb), 0);

@@ -16,7 +16,7 @@ try:
     from jwcrypto import jwe, jwk
     from jwcrypto.common import json_encode
 except ImportError:
-    sys.stderr.write("jwcrypto is not installed: pip3 install jwcrypto\n")
+    sys.stderr.write("jwcrypto is not installed: pip3 install -r tests/peers/requirements.txt\n")
     sys.exit(3)
 
 

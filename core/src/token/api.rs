@@ -106,10 +106,10 @@ pub struct DeviceRegistered {
 /// The card data inside the eligibility JWE. Built into a zeroizing buffer, never kept.
 #[derive(Serialize, Deserialize)]
 pub struct CardData {
-    pub pan: String,
+    pub pan: Secret,
     /// `MM/YY`.
-    pub expiry: String,
-    pub name: String,
+    pub expiry: Secret,
+    pub name: Secret,
 }
 
 /// `POST /v1/provisionings`: the wallet chooses `provisioning_id` (random, 32 hex digits) before
@@ -198,7 +198,7 @@ pub struct IdvSelected {
 /// `POST /v1/provisionings/{id}/otp`.
 #[derive(Serialize, Deserialize)]
 pub struct SubmitOtp {
-    pub otp: String,
+    pub otp: Secret,
 }
 
 /// `GET /v1/provisionings/{id}`: resolves an unknown outcome.
@@ -208,7 +208,7 @@ pub struct ProvisioningStatus {
     pub state: ServerState,
     pub scheme: Scheme,
     pub pan_suffix: String,
-    pub terms_id: String,
+    pub terms: Terms,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_ref: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -225,12 +225,13 @@ pub struct Sealed {
     pub jwe: String,
 }
 
-/// Secret material as hex text inside a JWE plaintext: wiped on drop, no `Debug`.
+/// Secret text in a request or a JWE plaintext (card data, OTP, key hex): wiped on drop, no
+/// `Debug`.
 #[derive(Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct SecretHex(pub String);
+pub struct Secret(pub String);
 
-impl Drop for SecretHex {
+impl Drop for Secret {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.0);
     }
@@ -241,7 +242,7 @@ impl Drop for SecretHex {
 pub struct WireKey {
     pub atc: u16,
     /// 32 hex digits.
-    pub key: SecretHex,
+    pub key: Secret,
 }
 
 /// What the credentials JWE holds.
@@ -251,7 +252,7 @@ pub struct CredentialPayload {
     pub profile: crate::card::CardProfile,
     pub keys: Vec<WireKey>,
     /// HMAC-SHA256 key (64 hex digits) for the replenishment log.
-    pub log_mac_key: SecretHex,
+    pub log_mac_key: Secret,
 }
 
 /// What a replenish JWE holds.
@@ -368,4 +369,74 @@ pub struct TxnRecord {
     pub currency: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_code: Option<String>,
+}
+
+/// `POST /v1/authorize`: what a terminal's acquirer sends for an online authorisation (the
+/// card's answers and the terminal data its cryptogram covers), and the payment inside a
+/// [`QrPay`]. Byte fields are hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    pub scheme: Scheme,
+    /// The token PAN the card presented.
+    pub pan: String,
+    pub psn: u8,
+    /// Cryptogram information data (9F27).
+    pub cid: u8,
+    /// Application cryptogram (9F26), 8 bytes.
+    #[serde(with = "hex::serde")]
+    pub cryptogram: Vec<u8>,
+    /// 9F02, 6 bytes BCD.
+    #[serde(with = "hex::serde")]
+    pub amount: Vec<u8>,
+    /// 9F03, 6 bytes BCD.
+    #[serde(with = "hex::serde")]
+    pub amount_other: Vec<u8>,
+    /// 9F1A, 2 bytes.
+    #[serde(with = "hex::serde")]
+    pub terminal_country: Vec<u8>,
+    /// 95, 5 bytes.
+    #[serde(with = "hex::serde")]
+    pub tvr: Vec<u8>,
+    /// 5F2A, 2 bytes.
+    #[serde(with = "hex::serde")]
+    pub currency: Vec<u8>,
+    /// 9A, YYMMDD, 3 bytes.
+    #[serde(with = "hex::serde")]
+    pub date: Vec<u8>,
+    /// 9C.
+    pub txn_type: u8,
+    /// 9F37, 4 bytes.
+    #[serde(with = "hex::serde")]
+    pub un: Vec<u8>,
+    /// 82, 2 bytes.
+    #[serde(with = "hex::serde")]
+    pub aip: Vec<u8>,
+    /// 9F36.
+    pub atc: u16,
+    /// 9F10, up to 32 bytes.
+    #[serde(with = "hex::serde")]
+    pub iad: Vec<u8>,
+}
+
+/// The issuer's answer to an authorisation. `response_code` is the ISO 8583 field 39 value:
+/// 00 approved, 05 do not honour, 14 invalid card, 62 restricted card, 94 duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeResponse {
+    pub approved: bool,
+    pub response_code: String,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<String>,
+}
+
+/// `POST /v1/qr/pay` (device-signed): pay a scanned merchant-presented code with a token and a
+/// cryptogram from the card's single-use keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrPay {
+    pub token_ref: String,
+    /// The EMVCo MPM payload as scanned.
+    pub merchant_payload: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_name: Option<String>,
+    pub payment: AuthorizeRequest,
 }

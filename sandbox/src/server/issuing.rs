@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use wallet_core::card::Personalisation;
 use wallet_core::emv::crypto::ct_eq;
 use wallet_core::token::api::{
-    CredentialPayload, KeyBatch, MAX_KEYS_PER_BATCH, Replenish, SecretHex, Sealed, TokenState, WireKey, codes,
+    CredentialPayload, KeyBatch, MAX_KEYS_PER_BATCH, Replenish, Secret, Sealed, TokenState, WireKey, codes,
     log_mac_input, to_secret_json,
 };
 use wallet_core::token::jwe::{self, EcJwk};
@@ -85,7 +85,7 @@ fn wire_keys(perso: &Personalisation) -> Vec<WireKey> {
     perso
         .keys
         .iter()
-        .map(|k| WireKey { atc: k.atc, key: SecretHex(hex::encode_upper(k.key.as_bytes())) })
+        .map(|k| WireKey { atc: k.atc, key: Secret(hex::encode_upper(k.key.as_bytes())) })
         .collect()
 }
 
@@ -114,7 +114,7 @@ pub fn credentials(cx: &Ctx<'_>, token_ref: &str, count: u16) -> Reply {
         token_ref: token.token_ref.clone(),
         profile,
         keys: wire_keys(&perso),
-        log_mac_key: SecretHex(hex::encode(&token.log_mac_key[..])),
+        log_mac_key: Secret(hex::encode(&token.log_mac_key[..])),
     };
     seal(cx, token_ref, &payload, perso.keys.len())
 }

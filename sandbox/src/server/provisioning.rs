@@ -127,11 +127,10 @@ pub fn eligibility(cx: &Ctx<'_>, req: CheckEligibility) -> Reply {
     let plain = jwe::decrypt(&cx.app.jwe_key, &cx.app.kid, &req.card).map_err(jwe_error)?;
     let card: CardData = serde_json::from_slice(&plain)
         .map_err(|_| ApiError::bad_request(codes::MALFORMED_JSON, "card JWE plaintext is not card data JSON"))?;
-    let card_pan = Zeroizing::new(card.pan);
-    let pan = wallet_core::token::pan::Pan::parse(card_pan.as_bytes()).map_err(|e| {
+    let pan = wallet_core::token::pan::Pan::parse(card.pan.0.as_bytes()).map_err(|e| {
         ApiError::unprocessable(codes::INVALID_PAN, e.to_string())
     })?;
-    let (year, month) = parse_expiry(&card.expiry)
+    let (year, month) = parse_expiry(&card.expiry.0)
         .ok_or_else(|| ApiError::unprocessable(codes::INVALID_EXPIRY, "expiry must be MM/YY"))?;
     if expired(year, month) {
         return Err(ApiError::unprocessable(codes::CARD_EXPIRED, "the card has expired"));
@@ -140,7 +139,7 @@ pub fn eligibility(cx: &Ctx<'_>, req: CheckEligibility) -> Reply {
         .ok_or_else(|| ApiError::unprocessable(codes::CARD_INELIGIBLE, PanError::UnknownScheme.to_string()))?;
     let test_card = catalogue::find(pan.digits())
         .ok_or_else(|| ApiError::unprocessable(codes::CARD_INELIGIBLE, "not a sandbox test card"))?;
-    if test_card.expiry != card.expiry {
+    if test_card.expiry != card.expiry.0 {
         return Err(ApiError::unprocessable(codes::CARD_INELIGIBLE, "card details do not match"));
     }
     if test_card.behaviour == Behaviour::Ineligible {
@@ -269,7 +268,7 @@ fn status_of(id: &str, row: &Row) -> ProvisioningStatus {
         state: row.state,
         scheme: row.scheme,
         pan_suffix: row.pan.get(row.pan.len().saturating_sub(4)..).unwrap_or_default().to_owned(),
-        terms_id: row.terms_id.clone(),
+        terms: Terms { id: row.terms_id.clone(), ..terms_for(row.scheme) },
         token_ref: row.token_ref.clone(),
         idv_methods: if idv { idv_methods(row.scheme) } else { Vec::new() },
         otp_attempts_left: (row.state == ServerState::IdvPending).then_some(row.attempts_left),
@@ -431,7 +430,7 @@ pub fn select_idv(cx: &Ctx<'_>, id: &str, req: SelectIdv) -> Reply {
 }
 
 pub fn submit_otp(cx: &Ctx<'_>, id: &str, req: SubmitOtp) -> Reply {
-    let otp = Zeroizing::new(req.otp);
+    let otp = &req.otp.0;
     let row = load(cx, id)?;
     if row.state == ServerState::Approved {
         // A second submit after success (new idempotency key): same answer, no second token.
@@ -450,7 +449,7 @@ pub fn submit_otp(cx: &Ctx<'_>, id: &str, req: SubmitOtp) -> Reply {
         return Err(ApiError::unprocessable(codes::OTP_EXPIRED, "OTP expired; select a method again"));
     }
     let expected = row.otp_sha256.as_deref().unwrap_or_default();
-    if ct_eq(&otp_hash(id, &otp), expected) {
+    if ct_eq(&otp_hash(id, otp), expected) {
         let token_ref = create_token(cx, id, row.scheme, &row.pan)?;
         log::info!("provisioning {id}: OTP verified");
         return ok(&TokenizeResult { decision: Decision::Approved, token_ref: Some(token_ref), idv_methods: Vec::new() });

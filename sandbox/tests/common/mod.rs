@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 use tempfile::TempDir;
-use wallet_core::token::api::{self, CardData, CheckEligibility, Eligible, RegisterDevice};
+use wallet_core::token::api::{self, CardData, CheckEligibility, Eligible, RegisterDevice, Secret};
 use wallet_core::token::client::{ClientError, ClientOptions, Method, TokenClient};
 use wallet_core::token::device::DeviceKeys;
 use wallet_core::token::jwe::{self, EcJwk};
@@ -107,7 +107,7 @@ impl Device {
     /// Eligibility for a card with any PAN/expiry text (the wallet would refuse a bad PAN
     /// before sending; the server must refuse it too).
     pub fn eligibility_raw(&self, sb: &Sandbox, pan: &str, expiry: &str) -> Result<Eligible, ClientError> {
-        let card = CardData { pan: pan.into(), expiry: expiry.into(), name: "TEST".into() };
+        let card = CardData { pan: Secret(pan.into()), expiry: Secret(expiry.into()), name: Secret("TEST".into()) };
         let plain = serde_json::to_vec(&card).expect("json");
         let jwe = jwe::encrypt(&sb.server_jwk(), &plain, None).expect("jwe");
         self.post(api::PROVISIONINGS, &CheckEligibility { provisioning_id: key(), card: jwe })
