@@ -5,6 +5,8 @@
 //! - [`sign`]: request signatures; [`device`]: the device's signing and agreement keys.
 //! - [`pan`]: Luhn, scheme detection and a zeroizing PAN.
 //! - [`client`]: the blocking HTTPS client with the pinned CA.
+//! - [`Provisioner`]: the provisioning state machine and card lifecycle, persisted in the
+//!   wallet database ([`schema`]); [`policy`]: when to replenish single-use keys.
 
 pub mod api;
 mod b64;
@@ -12,6 +14,11 @@ pub mod client;
 pub mod device;
 pub mod jwe;
 pub mod pan;
+pub mod policy;
+pub mod schema;
 pub mod sign;
+pub mod state;
 
 pub use b64::{decode as b64_decode, encode as b64_encode};
+pub use policy::KeyPolicy;
+pub use state::{CardState, Provisioning, ProvisioningState, TokenCard};
