@@ -64,6 +64,10 @@ pub enum ClientError {
     },
     #[error("unexpected answer from the token service: {0}")]
     BadResponse(String),
+    /// The server's certificate does not chain to the pinned CA (or TLS failed otherwise):
+    /// nothing was sent, and retrying will not help.
+    #[error("TLS with the token service failed: {0}")]
+    Tls(String),
     #[error("device key: {0}")]
     Device(String),
 }
@@ -239,8 +243,31 @@ impl TokenClient {
     }
 }
 
-/// Describe a transport failure without the URL's details beyond the kind of failure.
+/// The rustls error behind a transport failure, if TLS is what failed. hyper wraps it in
+/// `io::Error`s, whose `source()` skips the wrapped error itself, so unwrap those by hand.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            return Some(t.to_string());
+        }
+        let mut io = err.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io.and_then(|i| i.get_ref()) {
+            if let Some(t) = inner.downcast_ref::<rustls::Error>() {
+                return Some(t.to_string());
+            }
+            io = inner.downcast_ref::<std::io::Error>();
+        }
+        source = err.source();
+    }
+    None
+}
+
+/// Describe a transport failure by its kind only.
 fn transport(e: &reqwest::Error) -> ClientError {
+    if let Some(tls) = tls_failure(e) {
+        return ClientError::Tls(tls);
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
