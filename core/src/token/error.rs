@@ -30,6 +30,8 @@ pub enum TokenError {
     UnknownProvisioning(String),
     #[error("card {0} did not come from a token service")]
     UnknownCard(String),
+    #[error("{0} belongs to another token service than the one configured")]
+    OtherServer(String),
     #[error("the card data was lost with the answer; enter the card again")]
     ReenterCard,
     #[error("the token service answered something invalid: {0}")]

@@ -11,14 +11,19 @@
 pub mod api;
 mod b64;
 pub mod client;
+mod db;
 pub mod device;
+mod error;
 pub mod jwe;
 pub mod pan;
 pub mod policy;
+mod provisioner;
 pub mod schema;
 pub mod sign;
 pub mod state;
 
 pub use b64::{decode as b64_decode, encode as b64_encode};
+pub use error::TokenError;
 pub use policy::KeyPolicy;
+pub use provisioner::{CardInput, Provisioner, SyncReport, TokenConfig};
 pub use state::{CardState, Provisioning, ProvisioningState, TokenCard};

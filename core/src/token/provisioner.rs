@@ -170,10 +170,10 @@ impl Provisioner {
         body: &[u8],
         key: Option<&str>,
     ) -> Result<T, ClientError> {
-        let keys = match self.device(store) {
-            Ok(k) => k,
-            Err(e) => return Err(ClientError::Device(e.to_string())),
-        };
+        if let Err(e) = self.device(store) {
+            return Err(ClientError::Device(e.to_string()));
+        }
+        let keys = self.device.as_ref().ok_or_else(|| ClientError::Device("no device keys".into()))?;
         self.client.signed(keys, method, path, body, key)
     }
 
@@ -477,6 +477,9 @@ impl Provisioner {
     /// user (it never accepts terms or invents an OTP).
     pub fn resume(&mut self, store: &mut Store, id: &str) -> Result<Provisioning, TokenError> {
         let row = db::require(store.connection(), id)?;
+        if row.server_url != self.config.server_url {
+            return Err(TokenError::OtherServer(format!("provisioning {id}")));
+        }
         match (row.view.state, row.pending.as_ref().map(|p| p.0)) {
             (S::New, _) | (_, Some(Step::Eligibility)) => {
                 // The card data is gone: only the server can say whether it arrived.
@@ -589,6 +592,15 @@ impl Provisioner {
 
     // --- cards ------------------------------------------------------------------------
 
+    /// A card from this token service (another server's cards are not ours to change).
+    fn own_card(&self, store: &Store, card_id: &str) -> Result<db::CardRow, TokenError> {
+        let card = db::require_card(store.connection(), card_id)?;
+        if card.server_url != self.config.server_url {
+            return Err(TokenError::OtherServer(format!("card {card_id}")));
+        }
+        Ok(card)
+    }
+
     /// A tokenized card's provisioning-side facts.
     pub fn token_card(&self, store: &Store, card_id: &str) -> Result<TokenCard, TokenError> {
         Ok(db::require_card(store.connection(), card_id)?.card)
@@ -638,7 +650,7 @@ impl Provisioner {
     }
 
     fn lifecycle(&mut self, store: &mut Store, card_id: &str, action: &str, reason: &str) -> Result<TokenStatus, TokenError> {
-        let card = db::require_card(store.connection(), card_id)?;
+        let card = self.own_card(store, card_id)?;
         let body = String::from_utf8(json(&Lifecycle { reason: reason.to_owned() })?).unwrap_or_default();
         let key = match &card.pending {
             Some((s, k, b)) if s == action && *b == body => k.clone(),
@@ -675,7 +687,7 @@ impl Provisioner {
 
     /// [`Self::replenish`] with an explicit batch size (at most `api::MAX_KEYS_PER_BATCH`).
     pub fn replenish_n(&mut self, store: &mut Store, card_id: &str, count: u16) -> Result<usize, TokenError> {
-        let card = db::require_card(store.connection(), card_id)?;
+        let card = self.own_card(store, card_id)?;
         if card.card.state != CardState::Active {
             return Err(TokenError::Refused {
                 code: codes::TOKEN_INACTIVE.into(),
