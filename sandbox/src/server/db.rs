@@ -10,6 +10,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS issuer_keys (scheme TEXT PRIMARY KEY, imk_ac BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS server_keys (
     kid TEXT PRIMARY KEY, scalar BLOB NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS devices (
@@ -32,11 +33,12 @@ CREATE TABLE IF NOT EXISTS vault (
     token_pan TEXT PRIMARY KEY, token_ref TEXT NOT NULL UNIQUE, pan TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     token_ref TEXT PRIMARY KEY, provisioning_id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL,
-    scheme TEXT NOT NULL, token_pan TEXT NOT NULL UNIQUE, token_expiry TEXT NOT NULL,
+    scheme TEXT NOT NULL, cvn TEXT NOT NULL, token_pan TEXT NOT NULL UNIQUE, token_expiry TEXT NOT NULL,
     psn INTEGER NOT NULL, state TEXT NOT NULL, log_mac_key BLOB NOT NULL,
     last_issued_atc INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS issued_atcs (
     token_ref TEXT NOT NULL, atc INTEGER NOT NULL, reported_used INTEGER NOT NULL DEFAULT 0,
+    voided INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (token_ref, atc)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS authorisations (
     id INTEGER PRIMARY KEY, token_ref TEXT NOT NULL, atc INTEGER NOT NULL,

@@ -60,13 +60,7 @@ fn issue(cx: &Ctx<'_>, token: &TokenRow, count: u16) -> Result<Personalisation, 
     let last = first
         .checked_add(count - 1)
         .ok_or_else(|| ApiError::conflict(codes::TOKEN_INACTIVE, "ATC space exhausted"))?;
-    let perso = cx.app.issuer.personalise(
-        token.scheme,
-        &token.token_pan,
-        &token.token_expiry,
-        token.psn,
-        first..=last,
-    )?;
+    let perso = cx.app.issuer.personalise(&token.issuer_card(), first..=last)?;
     let mut insert = cx
         .tx
         .prepare_cached("INSERT INTO issued_atcs (token_ref, atc) VALUES (?1, ?2)")?;
@@ -160,7 +154,9 @@ pub fn replenish(cx: &Ctx<'_>, token_ref: &str, req: Replenish) -> Reply {
     for atc in &used {
         mark.execute(params![token_ref, atc])?;
     }
-    let spent: BTreeSet<u16> = reported.union(&used).chain(authorised.iter()).copied().collect();
+    let voided: BTreeSet<u16> =
+        query_atcs(cx, "SELECT atc FROM issued_atcs WHERE token_ref = ?1 AND voided = 1", token_ref)?;
+    let spent: BTreeSet<u16> = reported.union(&used).chain(authorised.iter()).chain(voided.iter()).copied().collect();
     let outstanding = u16::try_from(issued.difference(&spent).count()).unwrap_or(u16::MAX);
     let grant = req.count.min(MAX_OUTSTANDING.saturating_sub(outstanding));
     let keys = if grant == 0 {

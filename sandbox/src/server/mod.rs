@@ -11,6 +11,7 @@ mod error;
 pub mod faults;
 mod issuer_host;
 mod issuing;
+mod payments;
 mod pipeline;
 mod provisioning;
 pub mod tls;
@@ -33,6 +34,7 @@ use tokio::task::JoinSet;
 use wallet_core::token::api;
 use wallet_core::token::jwe::AgreementKey;
 
+pub use payments::{authorize_remote, to_auth_request, to_wire};
 pub use provisioning::OTP_OUTBOX;
 
 /// Where and how to serve.
@@ -118,6 +120,7 @@ pub fn prepare(dir: &FsPath) -> Result<PathBuf, ServerError> {
     let ca = tls::ensure(dir)?;
     let conn = db::open(&dir.join(DB_FILE))?;
     server_key(&conn)?;
+    issuer_host::IssuerHost::load_or_create(&conn).map_err(db::DbError::from)?;
     Ok(ca)
 }
 
@@ -167,6 +170,7 @@ pub fn start(config: Config) -> Result<RunningServer, ServerError> {
     let tls = tls::server_config(&config.dir)?;
     let conn = db::open(&config.dir.join(DB_FILE))?;
     let (jwe_key, kid) = server_key(&conn)?;
+    let issuer = issuer_host::IssuerHost::load_or_create(&conn).map_err(db::DbError::from)?;
     let faults = Arc::new(Faults::default());
     let app = Arc::new(App {
         db: Mutex::new(conn),
@@ -174,7 +178,7 @@ pub fn start(config: Config) -> Result<RunningServer, ServerError> {
         kid,
         dir: config.dir.clone(),
         faults: faults.clone(),
-        issuer: issuer_host::IssuerHost,
+        issuer,
     });
 
     let std_listener = std::net::TcpListener::bind(config.addr)
@@ -330,6 +334,11 @@ fn router(app: Arc<App>) -> Router {
                 signed(app, Step::Events, Signer::Device, req, move |cx, (): ()| tokens::events(cx, q))
             }),
         )
+        .route(api::AUTHORIZE, post(|State(app): S, req: Request| payments::authorize(app, req)))
+        .route(
+            api::QR_PAY,
+            post(|State(app): S, req: Request| signed(app, Step::QrPay, Signer::Device, req, payments::qr_pay)),
+        )
         .route(
             "/sandbox/otp/{id}",
             get(|State(app): S, Path(id): Path<String>| async move {
@@ -346,7 +355,10 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// The issuer master keys per scheme, hex (sandbox only: `wallet-sandbox keys`).
-pub fn issuer_keys(_dir: &FsPath) -> Result<serde_json::Value, ServerError> {
-    Err(ServerError::Key("issuer host not wired yet".into()))
+/// The issuer master keys per scheme, hex, with the CVN new tokens get (sandbox only:
+/// `wallet-sandbox keys`).
+pub fn issuer_keys(dir: &FsPath) -> Result<serde_json::Value, ServerError> {
+    let conn = db::open(&dir.join(DB_FILE))?;
+    let host = issuer_host::IssuerHost::load_or_create(&conn).map_err(db::DbError::from)?;
+    Ok(host.export())
 }

@@ -358,11 +358,15 @@ fn create_token(cx: &Ctx<'_>, id: &str, scheme: Scheme, pan: &str) -> Result<Str
         let d = time::OffsetDateTime::now_utc().date();
         format!("{:02}{:02}", (d.year() + 3) % 100, u8::from(d.month()))
     };
+    let cvn = serde_json::to_value(super::issuer_host::IssuerHost::default_cvn(scheme))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::internal("cvn name"))?;
     cx.tx.execute(
-        "INSERT INTO tokens (token_ref, provisioning_id, device_id, scheme, token_pan, token_expiry, psn, state,
+        "INSERT INTO tokens (token_ref, provisioning_id, device_id, scheme, cvn, token_pan, token_expiry, psn, state,
              log_mac_key, last_issued_atc, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'ACTIVE', ?7, 0, ?8)",
-        params![token_ref, id, cx.device_id, scheme.name(), token_pan, expiry, &mac_key[..], cx.now as i64],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 'ACTIVE', ?8, 0, ?9)",
+        params![token_ref, id, cx.device_id, scheme.name(), cvn, token_pan, expiry, &mac_key[..], cx.now as i64],
     )?;
     cx.tx.execute(
         "UPDATE provisionings SET state = 'APPROVED', token_ref = ?1, otp_sha256 = NULL, updated = ?2 WHERE id = ?3",

@@ -29,6 +29,7 @@ pub(crate) struct TokenRow {
     pub token_ref: String,
     pub device_id: String,
     pub scheme: Scheme,
+    pub cvn: wallet_core::emv::cvn::Cvn,
     pub token_pan: String,
     pub token_expiry: String,
     pub psn: u8,
@@ -52,7 +53,7 @@ pub(crate) fn token_state_name(s: TokenState) -> &'static str {
 pub(crate) fn load_token(tx: &rusqlite::Transaction<'_>, token_ref: &str) -> Result<Option<TokenRow>, ApiError> {
     let row = tx
         .query_row(
-            "SELECT token_ref, device_id, scheme, token_pan, token_expiry, psn, state, log_mac_key, last_issued_atc
+            "SELECT token_ref, device_id, scheme, token_pan, token_expiry, psn, state, log_mac_key, last_issued_atc, cvn
              FROM tokens WHERE token_ref = ?1",
             [token_ref],
             |r| {
@@ -66,17 +67,19 @@ pub(crate) fn load_token(tx: &rusqlite::Transaction<'_>, token_ref: &str) -> Res
                     r.get::<_, String>(6)?,
                     r.get::<_, Vec<u8>>(7)?,
                     r.get::<_, u16>(8)?,
+                    r.get::<_, String>(9)?,
                 ))
             },
         )
         .optional()?;
-    let Some((token_ref, device_id, scheme, token_pan, token_expiry, psn, state, mac, last)) = row else {
+    let Some((token_ref, device_id, scheme, token_pan, token_expiry, psn, state, mac, last, cvn)) = row else {
         return Ok(None);
     };
     Ok(Some(TokenRow {
         token_ref,
         device_id,
         scheme: scheme.parse().map_err(ApiError::internal)?,
+        cvn: serde_json::from_value(serde_json::Value::String(cvn)).map_err(ApiError::internal)?,
         token_pan,
         token_expiry,
         psn,
@@ -160,6 +163,15 @@ fn change_state(
         "UPDATE tokens SET state = ?1 WHERE token_ref = ?2",
         params![token_state_name(target), token.token_ref],
     )?;
+    if target != TokenState::Active {
+        // The device wipes its keys on suspend/delete; the keys it had not spent are void here
+        // too, so they neither authorise nor count as outstanding.
+        tx.execute(
+            "UPDATE issued_atcs SET voided = 1 WHERE token_ref = ?1 AND reported_used = 0
+                 AND atc NOT IN (SELECT atc FROM authorisations WHERE token_ref = ?1)",
+            [&token.token_ref],
+        )?;
+    }
     let kind = match target {
         TokenState::Active => EventKind::Resumed,
         TokenState::Suspended => EventKind::Suspended,
@@ -282,4 +294,17 @@ pub async fn issuer_action(app: Arc<App>, token_ref: String, action: String) -> 
     .await
     .unwrap_or_else(|e| Err(ApiError::internal(e)));
     pipeline::respond(reply)
+}
+
+impl TokenRow {
+    pub(crate) fn issuer_card(&self) -> super::issuer_host::TokenCard<'_> {
+        super::issuer_host::TokenCard {
+            token_ref: &self.token_ref,
+            scheme: self.scheme,
+            cvn: self.cvn,
+            token_pan: &self.token_pan,
+            expiry: &self.token_expiry,
+            psn: self.psn,
+        }
+    }
 }

@@ -162,3 +162,79 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> String {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+// --- a wallet: store on disk + provisioner + a tap through the HCE engine -------------------
+
+use std::sync::Arc;
+use wallet_core::store::{SoftwareKeyWrapper, Store};
+use wallet_core::token::{CardInput, Provisioner, TokenConfig};
+use wallet_sandbox::terminal::{TapOutcome, Terminal, Transaction};
+
+pub struct Wallet {
+    pub home: TempDir,
+    pub store: Store,
+    pub prov: Provisioner,
+}
+
+pub fn open_store(home: &std::path::Path) -> Store {
+    let wrapper = SoftwareKeyWrapper::in_dir(home).expect("wrapper");
+    Store::open(home, Arc::new(wrapper)).expect("store")
+}
+
+impl Sandbox {
+    pub fn token_config(&self, options: ClientOptions) -> TokenConfig {
+        let mut cfg = TokenConfig::new(self.server.url.clone(), self.ca_pem());
+        cfg.client = options;
+        cfg
+    }
+
+    pub fn wallet(&self) -> Wallet {
+        self.wallet_with(ClientOptions { attempts: 1, ..ClientOptions::default() })
+    }
+
+    pub fn wallet_with(&self, options: ClientOptions) -> Wallet {
+        let home = tempfile::tempdir().expect("home");
+        let store = open_store(home.path());
+        let prov = Provisioner::new(self.token_config(options)).expect("provisioner");
+        Wallet { home, store, prov }
+    }
+
+    /// Count rows in the server's database.
+    pub fn count(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(self.dir.path().join(server::DB_FILE)).expect("db");
+        conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    /// The issuer (sandbox admin) acts on a token by itself.
+    pub fn issuer_action(&self, token_ref: &str, action: &str) {
+        let resp = self
+            .raw()
+            .post(self.url(&format!("/sandbox/tokens/{token_ref}/{action}")))
+            .send()
+            .expect("issuer action");
+        assert!(resp.status().is_success(), "{action}: {}", resp.status());
+    }
+}
+
+pub fn card_input(card: &TestCard) -> CardInput<'static> {
+    CardInput { pan: card.pan.as_bytes(), expiry: card.expiry, name: card.name }
+}
+
+impl Wallet {
+    /// Reopen the store and make a new provisioner: what an app restart does.
+    pub fn restart(&mut self, sb: &Sandbox, options: ClientOptions) {
+        self.store = open_store(self.home.path());
+        self.prov = Provisioner::new(sb.token_config(options)).expect("provisioner");
+    }
+
+    /// One tap of `card_id` at a terminal; the HCE engine consumes a key through the store.
+    pub fn tap(&mut self, card_id: &str, amount_minor: u64) -> TapOutcome {
+        let profile = self.store.card(card_id).expect("card").profile;
+        let mut engine = wallet_core::hce::Engine::new(vec![profile]).expect("engine");
+        let terminal = Terminal::default();
+        let txn = Transaction::purchase(amount_minor, 156);
+        let now = std::time::SystemTime::now();
+        let store = &mut self.store;
+        terminal.tap(&txn, &mut |c| engine.process(c, store, now))
+    }
+}
