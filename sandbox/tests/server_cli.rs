@@ -99,3 +99,21 @@ fn test_cards_json_lists_the_catalogue() {
         assert!(cards.iter().any(|c| c["behaviour"] == b), "{b}");
     }
 }
+
+#[test]
+fn keys_json_prints_the_issuer_master_keys_the_server_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN).args(["keys", "--json", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for scheme in ["unionpay", "visa", "mastercard"] {
+        let imk = keys[scheme]["imk_ac"].as_str().unwrap();
+        assert_eq!(imk.len(), 32, "{scheme}");
+        assert!(keys[scheme]["cvn"].is_string());
+    }
+    // Stable across runs, distinct per scheme, not the public EMV test key.
+    let again = Command::new(BIN).args(["keys", "--json", "--dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&again.stdout).unwrap(), keys);
+    assert_ne!(keys["visa"]["imk_ac"], keys["mastercard"]["imk_ac"]);
+    assert_ne!(keys["visa"]["imk_ac"].as_str().unwrap(), wallet_sandbox::issuer::TEST_IMK_HEX);
+}

@@ -211,3 +211,61 @@ fn a_suspended_token_is_declined_and_old_keys_are_void() {
     assert!(!resp.approved);
     assert_eq!(resp.response_code, "05", "{resp:?}"); // its key was voided with the suspension
 }
+
+#[test]
+fn qr_pay_with_a_token_is_authorised_once() {
+    let sb = start();
+    let mut w = sb.wallet();
+    let card = catalogue::pick(Scheme::UnionPay, Behaviour::Approve).unwrap();
+    let p = w.prov.begin(&mut w.store, card_input(card)).unwrap();
+    let card_id = w.prov.accept_terms(&mut w.store, &p.id).unwrap().card_id.unwrap();
+    let token_ref = w.prov.token_card(&w.store, &card_id).unwrap().token_ref;
+    // The cryptogram comes from the card's next single-use key (here through the engine).
+    let auth = w.tap(&card_id, 12_34).auth.unwrap();
+    let pay = wallet_core::token::api::QrPay {
+        token_ref: token_ref.clone(),
+        merchant_payload: "00020101021215310000000000000000000000000000052045812530315654041234".into(),
+        merchant_name: Some("Noodle Bar".into()),
+        payment: wallet_sandbox::server::to_wire(&auth),
+    };
+    let r = w.prov.qr_pay(&mut w.store, &pay).unwrap();
+    assert!(r.approved, "{r:?}");
+    assert_eq!(r.response_code, "00");
+    assert!(r.auth_code.is_some());
+    // Paid again (a new request, not a retry): the ATC is spent.
+    let again = w.prov.qr_pay(&mut w.store, &pay).unwrap();
+    assert_eq!(again.response_code, "94");
+    // Another device cannot use this token.
+    let other = common::Device::new(&sb);
+    assert_eq!(
+        common::code(other.post::<_, wallet_core::token::api::AuthorizeResponse>(wallet_core::token::api::QR_PAY, &pay)),
+        codes::NOT_FOUND
+    );
+    // A tampered cryptogram is declined and spends nothing.
+    let mut forged = w.tap(&card_id, 1).auth.unwrap();
+    forged.cryptogram[0] ^= 1;
+    let pay = wallet_core::token::api::QrPay { payment: wallet_sandbox::server::to_wire(&forged), ..pay };
+    let r = w.prov.qr_pay(&mut w.store, &pay).unwrap();
+    assert_eq!(r.response_code, "05");
+    assert_eq!(sb.count("SELECT count(*) FROM authorisations"), 1);
+}
+
+#[test]
+fn authorize_refuses_malformed_requests() {
+    let sb = start();
+    let resp = sb.raw().post(sb.url(wallet_core::token::api::AUTHORIZE)).body("{").send().unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body = serde_json::json!({
+        "scheme": "visa", "pan": "4895370000000000", "psn": 1, "cid": 128, "cryptogram": "00",
+        "amount": "000000000100", "amount_other": "000000000000", "terminal_country": "0156",
+        "tvr": "0000000000", "currency": "0156", "date": "260101", "txn_type": 0, "un": "01020304",
+        "aip": "0000", "atc": 1, "iad": "00"
+    });
+    let resp = sb.raw().post(sb.url(wallet_core::token::api::AUTHORIZE)).json(&body).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 400, "cryptogram must be 8 bytes");
+    let mut ok_shape = body.clone();
+    ok_shape["cryptogram"] = "0001020304050607".into();
+    let resp: wallet_core::token::api::AuthorizeResponse =
+        sb.raw().post(sb.url(wallet_core::token::api::AUTHORIZE)).json(&ok_shape).send().unwrap().json().unwrap();
+    assert_eq!((resp.approved, resp.response_code.as_str()), (false, "14"), "unknown token PAN");
+}
