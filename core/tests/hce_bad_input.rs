@@ -399,7 +399,6 @@ fn malformed_commands_get_exact_status_words_and_spend_no_key() {
                 ok(run(&gpo(&good_pdol)));
             }
         }
-        drop(run);
         let spent_before = ledger.records.len();
         let (v_left, m_left) = (
             ledger.remaining("v").unwrap(),

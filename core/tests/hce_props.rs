@@ -58,22 +58,23 @@ fn op() -> impl Strategy<Value = Op> {
         Just(AID_UNIONPAY_DEBIT.to_vec()),
         proptest::collection::vec(any::<u8>(), 0..20),
     ];
+    // Valid commands are weighted up so that whole taps (and cryptograms) happen often.
+    let reader_ttq = prop_oneof![Just(ttq(false)), Just(ttq(true)), any::<[u8; 4]>()];
     prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..300).prop_map(Op::Raw),
-        Just(Op::SelectPpse),
-        aid.prop_map(Op::Select),
-        proptest::collection::vec(any::<u8>(), 0..60).prop_map(Op::Gpo),
-        (0u64..20_000, any::<[u8; 4]>(), any::<[u8; 4]>())
+        2 => proptest::collection::vec(any::<u8>(), 0..300).prop_map(Op::Raw),
+        2 => Just(Op::SelectPpse),
+        4 => aid.prop_map(Op::Select),
+        1 => proptest::collection::vec(any::<u8>(), 0..60).prop_map(Op::Gpo),
+        4 => (0u64..10_000, reader_ttq, any::<[u8; 4]>())
             .prop_map(|(amount, ttq, un)| Op::WellFormedGpo { amount, ttq, un }),
-        (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::ReadRecord(a, b)),
-        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..50))
-            .prop_map(|(p1, d)| Op::GenerateAc(p1, d)),
-        (any::<u8>(), 0u64..20_000)
+        2 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::ReadRecord(a, b)),
+        1 => (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..50)).prop_map(|(p1, d)| Op::GenerateAc(p1, d)),
+        3 => (prop_oneof![Just(0x80u8), Just(0x40), Just(0x00), any::<u8>()], 0u64..10_000)
             .prop_map(|(p1, amount)| Op::WellFormedGenerateAc { p1, amount }),
-        (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::GetData(a, b)),
-        Just(Op::Deactivate),
-        Just(Op::Unlock),
-        Just(Op::Lock),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::GetData(a, b)),
+        1 => Just(Op::Deactivate),
+        1 => Just(Op::Unlock),
+        1 => Just(Op::Lock),
     ]
 }
 
@@ -104,7 +105,7 @@ proptest! {
                 Op::SelectPpse => select_ppse(),
                 Op::Select(aid) => select(&aid),
                 Op::Gpo(d) => gpo(&d),
-                Op::WellFormedGpo { amount, ttq, un } => gpo(&pdol_data(amount, ttq, un)),
+                Op::WellFormedGpo { amount, ttq: t, un } => gpo(&pdol_data(amount, t, un)),
                 Op::ReadRecord(p1, p2) => vec![0x00, 0xB2, p1, p2, 0x00],
                 Op::GenerateAc(p1, d) => generate_ac(p1, &d),
                 Op::WellFormedGenerateAc { p1, amount } => generate_ac(p1, &cdol1_data(amount, [9; 4])),

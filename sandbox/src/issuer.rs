@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use wallet_core::card::{
     AID_MASTERCARD, AID_UNIONPAY_DEBIT, AID_VISA, CardProfile, Personalisation, Scheme, SessionKey,
 };
+use wallet_core::emv::bcd::decode_n;
 use wallet_core::emv::crypto::{Key16, ct_eq};
 use wallet_core::emv::cvn::{AcInput, Cvn};
 
@@ -102,6 +103,8 @@ pub enum DeclineReason {
     CvnMismatch,
     /// The cryptogram does not verify under the issuer's keys.
     BadCryptogram,
+    /// Above the card's CVM limit without CDCVM in the covered CVR.
+    CardholderNotVerified,
 }
 
 impl Verdict {
@@ -112,19 +115,22 @@ impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Approved => "approved",
-            Verdict::Declined(DeclineReason::UnknownCard) => "declined: unknown card",
-            Verdict::Declined(DeclineReason::NotAnArqc) => {
-                "declined: card did not ask to go online"
-            }
-            Verdict::Declined(DeclineReason::AtcOutOfRange) => {
-                "declined: ATC outside the issued keys"
-            }
-            Verdict::Declined(DeclineReason::ReplayedAtc) => "declined: ATC already used",
-            Verdict::Declined(DeclineReason::CvnMismatch) => {
-                "declined: unexpected cryptogram version"
-            }
-            Verdict::Declined(DeclineReason::BadCryptogram) => {
-                "declined: cryptogram does not verify"
+            Verdict::Declined(reason) => reason.as_str(),
+        }
+    }
+}
+
+impl DeclineReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclineReason::UnknownCard => "declined: unknown card",
+            DeclineReason::NotAnArqc => "declined: card did not ask to go online",
+            DeclineReason::AtcOutOfRange => "declined: ATC outside the issued keys",
+            DeclineReason::ReplayedAtc => "declined: ATC already used",
+            DeclineReason::CvnMismatch => "declined: unexpected cryptogram version",
+            DeclineReason::BadCryptogram => "declined: cryptogram does not verify",
+            DeclineReason::CardholderNotVerified => {
+                "declined: above the CVM limit without cardholder verification"
             }
         }
     }
@@ -132,11 +138,35 @@ impl Verdict {
 
 struct IssuedCard {
     cvn: Cvn,
+    cvm_limit_minor: u64,
     atcs: std::ops::RangeInclusive<u16>,
     seen: HashSet<u16>,
 }
 
-/// The sandbox issuer. Not persistent: a process holds the cards it personalised.
+/// The issuer's whole state, for a desktop test bench that keeps it in a file between runs
+/// (`wallet card add-test` in one process, `wallet tap` in the next). It holds issuer master
+/// keys in hex: sandbox data, never a production key store.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct IssuerState {
+    /// Scheme -> IMK hex.
+    pub master_keys: Vec<(Scheme, String)>,
+    pub cards: Vec<IssuedCardState>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IssuedCardState {
+    pub pan: String,
+    pub psn: u8,
+    pub cvn: Cvn,
+    pub cvm_limit_minor: u64,
+    pub first_atc: u16,
+    pub last_atc: u16,
+    /// ATCs already authorised (a replay of one is declined).
+    pub seen: Vec<u16>,
+}
+
+/// The sandbox issuer. In memory; [`Issuer::state`] / [`Issuer::from_state`] carry it between
+/// processes.
 pub struct Issuer {
     master_keys: HashMap<Scheme, Key16>,
     cards: HashMap<(String, u8), IssuedCard>,
@@ -155,6 +185,58 @@ impl Issuer {
             }
         }
         issuer
+    }
+
+    /// Everything needed to rebuild this issuer in another process.
+    pub fn state(&self) -> IssuerState {
+        let mut master_keys: Vec<_> = self
+            .master_keys
+            .iter()
+            .map(|(s, k)| (*s, hex::encode_upper(k.as_bytes())))
+            .collect();
+        master_keys.sort_by_key(|(s, _)| s.name());
+        let mut cards: Vec<_> = self
+            .cards
+            .iter()
+            .map(|((pan, psn), c)| {
+                let mut seen: Vec<u16> = c.seen.iter().copied().collect();
+                seen.sort_unstable();
+                IssuedCardState {
+                    pan: pan.clone(),
+                    psn: *psn,
+                    cvn: c.cvn,
+                    cvm_limit_minor: c.cvm_limit_minor,
+                    first_atc: *c.atcs.start(),
+                    last_atc: *c.atcs.end(),
+                    seen,
+                }
+            })
+            .collect();
+        cards.sort_by(|a, b| (&a.pan, a.psn).cmp(&(&b.pan, b.psn)));
+        IssuerState { master_keys, cards }
+    }
+
+    /// Rebuild an issuer from [`Issuer::state`]. `None` if a key is not 32 hex digits.
+    pub fn from_state(state: &IssuerState) -> Option<Self> {
+        let mut issuer = Self {
+            master_keys: HashMap::new(),
+            cards: HashMap::new(),
+        };
+        for (scheme, hex) in &state.master_keys {
+            issuer.master_keys.insert(*scheme, Key16::from_hex(hex)?);
+        }
+        for c in &state.cards {
+            issuer.cards.insert(
+                (c.pan.clone(), c.psn),
+                IssuedCard {
+                    cvn: c.cvn,
+                    cvm_limit_minor: c.cvm_limit_minor,
+                    atcs: c.first_atc..=c.last_atc,
+                    seen: c.seen.iter().copied().collect(),
+                },
+            );
+        }
+        Some(issuer)
     }
 
     /// Replace one scheme's issuer master key.
@@ -220,6 +302,7 @@ impl Issuer {
             card_key,
             IssuedCard {
                 cvn: req.cvn,
+                cvm_limit_minor: req.cvm_limit_minor,
                 atcs: req.first_atc..=last_atc,
                 seen: HashSet::new(),
             },
@@ -235,7 +318,7 @@ impl Issuer {
         let Some(card) = self.cards.get_mut(&(req.pan.clone(), req.psn)) else {
             return Verdict::Declined(DeclineReason::UnknownCard);
         };
-        if iad_cvn_byte(req.scheme, &req.input.iad) != Some(card.cvn.byte()) {
+        if cvn_from_iad(req.scheme, &req.input.iad) != Some(card.cvn) {
             return Verdict::Declined(DeclineReason::CvnMismatch);
         }
         let atc = req.input.atc;
@@ -255,6 +338,12 @@ impl Issuer {
         if req.cid & 0xC0 != 0x80 {
             return Verdict::Declined(DeclineReason::NotAnArqc);
         }
+        // Above the card's CVM limit the covered CVR must say CDCVM: the CTQ/POSCII the
+        // terminal saw are not authenticated and count for nothing here.
+        let amount = decode_n(&req.input.amount).unwrap_or(u64::MAX);
+        if amount > card.cvm_limit_minor && card.cvn.cdcvm_performed(&req.input.iad) != Some(true) {
+            return Verdict::Declined(DeclineReason::CardholderNotVerified);
+        }
         Verdict::Approved
     }
 }
@@ -268,36 +357,23 @@ pub fn scheme_of(cvn: Cvn) -> Scheme {
     }
 }
 
-/// The CVN byte inside an IAD, per scheme layout: Visa formats 0/1/3 `len DKI CVN …` and
-/// formats 2/4 `1F CVN DKI …` (VCPS appendix M via emv-utils); M/Chip `DKI CVN …`; qPBOC
-/// `07 DKI CVN …`.
-pub fn iad_cvn_byte(scheme: Scheme, iad: &[u8]) -> Option<u8> {
-    match scheme {
-        Scheme::Visa if iad.first() == Some(&0x1F) => iad.get(1).copied(),
-        Scheme::Visa | Scheme::UnionPay => iad.get(2).copied(),
-        Scheme::Mastercard => iad.get(1).copied(),
-    }
+/// The CVN a scheme's IAD names (each scheme's layout puts the CVN byte elsewhere), if this
+/// wallet knows it.
+pub fn cvn_from_iad(scheme: Scheme, iad: &[u8]) -> Option<Cvn> {
+    Cvn::from_iad(iad).filter(|c| scheme_of(*c) == scheme)
 }
 
-/// The CVN a scheme's IAD names, if this wallet knows it.
-pub fn cvn_from_iad(scheme: Scheme, iad: &[u8]) -> Option<Cvn> {
-    let byte = iad_cvn_byte(scheme, iad)?;
-    [
-        Cvn::Visa18,
-        Cvn::Visa22,
-        Cvn::Mastercard20,
-        Cvn::Mastercard21,
-        Cvn::UnionPay01,
-    ]
-    .into_iter()
-    .find(|c| scheme_of(*c) == scheme && c.byte() == byte)
+/// Whether the covered IAD of an authorisation request says the cardholder was verified on
+/// the device; `None` for an IAD this issuer cannot read.
+pub fn cdcvm_of(req: &AuthRequest) -> Option<bool> {
+    cvn_from_iad(req.scheme, &req.input.iad)?.cdcvm_performed(&req.input.iad)
 }
 
 /// Luhn (ISO/IEC 7812-1) check over a string of digits.
 pub fn luhn_valid(pan: &str) -> bool {
     pan.bytes().all(|b| b.is_ascii_digit())
         && !pan.is_empty()
-        && luhn_sum(pan.bytes().rev()) % 10 == 0
+        && luhn_sum(pan.bytes().rev()).is_multiple_of(10)
 }
 
 fn luhn_sum(digits_from_right: impl Iterator<Item = u8>) -> u32 {

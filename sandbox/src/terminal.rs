@@ -11,6 +11,7 @@ use crate::issuer::{AuthRequest, cvn_from_iad};
 use std::collections::HashMap;
 use wallet_core::card::{PPSE, Scheme};
 use wallet_core::emv::apdu::{Command, StatusWord, split_response};
+use wallet_core::emv::bcd;
 use wallet_core::emv::cvn::{AcInput, Cvn};
 use wallet_core::emv::dol;
 use wallet_core::emv::tlv::{self, Tag};
@@ -58,8 +59,8 @@ impl Transaction {
     /// A purchase dated today (UTC) with a fresh random unpredictable number.
     pub fn purchase(amount_minor: u64, currency: u16) -> Self {
         let today = time::OffsetDateTime::now_utc();
-        let yy = (today.year().rem_euclid(100)) as u8;
-        let date = [bcd(yy), bcd(u8::from(today.month())), bcd(today.day())];
+        let year = u16::try_from(today.year()).unwrap_or(2000);
+        let date = bcd::date(year, u8::from(today.month()), today.day()).unwrap_or([0; 3]);
         let mut un = [0u8; 4];
         // Without an entropy source the UN stays zero; the kernel still runs (a test terminal).
         let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut un);
@@ -122,6 +123,39 @@ pub struct TapOutcome {
     pub apdus: Vec<(Vec<u8>, Vec<u8>)>,
     /// The authorisation request, when the card asked to go online.
     pub auth: Option<AuthRequest>,
+}
+
+impl TapOutcome {
+    /// The report as one JSON object (hex in upper case): `scheme aid label pan psn expiry atc
+    /// cvn cryptogram cid iad cdcvm_indicated outcome reason apdus[{c, r}]`. The caller adds
+    /// the issuer's verdict.
+    pub fn to_json(&self) -> serde_json::Value {
+        let hex_opt = |v: Option<&[u8]>| v.map(hex::encode_upper);
+        serde_json::json!({
+            "scheme": self.scheme.map(Scheme::name),
+            "aid": hex::encode_upper(&self.aid),
+            "label": self.label,
+            "pan": self.pan,
+            "psn": self.psn,
+            "expiry": self.expiry,
+            "atc": self.atc,
+            "cvn": self.cvn.map(|c| format!("{:02X}", c.byte())),
+            "cryptogram": hex_opt(self.cryptogram.as_ref().map(|c| c.as_slice())),
+            "cid": self.cid.map(|c| format!("{c:02X}")),
+            "iad": hex_opt(self.iad.as_deref()),
+            "cdcvm_indicated": self.cdcvm_indicated,
+            "outcome": self.outcome.as_str(),
+            "reason": match &self.outcome {
+                Outcome::EndApplication(reason) => Some(reason.as_str()),
+                _ => None,
+            },
+            "apdus": self
+                .apdus
+                .iter()
+                .map(|(c, r)| serde_json::json!({ "c": hex::encode_upper(c), "r": hex::encode_upper(r) }))
+                .collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// A POS terminal.
@@ -340,9 +374,9 @@ impl Kernel<'_> {
     /// Fill the report and the authorisation request from what the card returned.
     fn collect(&mut self, scheme: Scheme) -> Result<(), String> {
         let get = |t: u32| self.card_data.get(&Tag(t));
-        let track2 = get(0x57).map(|t| hex::encode_upper(t));
+        let track2 = get(0x57).map(hex::encode_upper);
         let pan = match get(0x5A) {
-            Some(p) => hex::encode_upper(p).trim_end_matches('F').to_owned(),
+            Some(p) => bcd::decode_cn(p).ok_or("5A is not a PAN")?,
             None => track2
                 .as_deref()
                 .and_then(|t| t.split('D').next())
@@ -502,9 +536,9 @@ fn terminal_data(cfg: &TerminalConfig, txn: &Transaction) -> HashMap<Tag, Vec<u8
     let mut d = HashMap::new();
     d.insert(Tag(0x9F02), n12(txn.amount_minor).to_vec());
     d.insert(Tag(0x9F03), n12(txn.amount_other_minor).to_vec());
-    d.insert(Tag(0x9F1A), n4(cfg.country).to_vec());
+    d.insert(Tag(0x9F1A), n3(cfg.country).to_vec());
     d.insert(Tag(0x95), vec![0; 5]);
-    d.insert(Tag(0x5F2A), n4(txn.currency).to_vec());
+    d.insert(Tag(0x5F2A), n3(txn.currency).to_vec());
     d.insert(Tag(0x9A), txn.date.to_vec());
     d.insert(Tag(0x9C), vec![txn.txn_type]);
     d.insert(Tag(0x9F37), txn.un.to_vec());
@@ -515,25 +549,14 @@ fn terminal_data(cfg: &TerminalConfig, txn: &Transaction) -> HashMap<Tag, Vec<u8
     d
 }
 
-fn bcd(v: u8) -> u8 {
-    ((v / 10) << 4) | (v % 10)
-}
-
-/// n12 BCD (amounts); values above 999 999 999 999 saturate.
+/// n12 (amounts); values above 999 999 999 999 saturate.
 fn n12(v: u64) -> [u8; 6] {
-    let mut v = v.min(999_999_999_999);
-    let mut out = [0u8; 6];
-    for b in out.iter_mut().rev() {
-        *b = bcd((v % 100) as u8);
-        v /= 100;
-    }
-    out
+    bcd::amount(v.min(999_999_999_999)).unwrap_or([0x99; 6])
 }
 
-/// n3/n4 in two bytes (country and currency codes).
-fn n4(v: u16) -> [u8; 2] {
-    let v = v.min(9999);
-    [bcd((v / 100) as u8), bcd((v % 100) as u8)]
+/// n3 in two bytes (country and currency codes); above 999 saturates.
+fn n3(v: u16) -> [u8; 2] {
+    bcd::code_n3(v.min(999)).unwrap_or([0x09, 0x99])
 }
 
 fn fixed<const N: usize>(v: &[u8]) -> [u8; N] {
@@ -551,8 +574,9 @@ mod tests {
     #[test]
     fn bcd_fields() {
         assert_eq!(n12(1234), [0, 0, 0, 0, 0x12, 0x34]);
-        assert_eq!(n4(156), [0x01, 0x56]);
-        assert_eq!(n4(840), [0x08, 0x40]);
+        assert_eq!(n3(156), [0x01, 0x56]);
+        assert_eq!(n3(840), [0x08, 0x40]);
+        assert_eq!(n12(u64::MAX), [0x99; 6]);
         assert_eq!(
             scheme_of_aid(&[0xA0, 0, 0, 3, 0x33, 1, 1, 2]),
             Some(Scheme::UnionPay)

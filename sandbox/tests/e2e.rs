@@ -36,6 +36,22 @@ fn every_scheme_is_approved_by_the_issuer() {
             assert_eq!(pan.len(), if scheme == Scheme::UnionPay { 19 } else { 16 });
             assert_eq!(out.psn, Some(1));
             assert_eq!(out.expiry.as_deref(), Some("3012"));
+            let json = out.to_json();
+            for key in [
+                "scheme",
+                "aid",
+                "pan",
+                "psn",
+                "atc",
+                "cvn",
+                "cryptogram",
+                "outcome",
+                "apdus",
+            ] {
+                assert!(!json[key].is_null(), "{key} missing from {json}");
+            }
+            assert_eq!(json["cvn"], format!("{:02X}", cvn.byte()));
+            assert_eq!(json["apdus"].as_array().unwrap().len(), out.apdus.len());
             let auth = out.auth.clone().expect("authorisation request");
             assert_eq!(issuer.authorise(&auth), Verdict::Approved, "{cvn:?}");
             // The same cryptogram again is a replay.
@@ -210,4 +226,45 @@ fn the_terminal_follows_priority_and_the_afl() {
         ]
     );
     assert_eq!(issuer.authorise(&out.auth.unwrap()), Verdict::Approved);
+}
+
+#[test]
+fn the_issuer_trusts_only_the_covered_cvr_for_cdcvm() {
+    use wallet_sandbox::issuer::{CardRequest, cdcvm_of};
+    use wallet_sandbox::terminal::TerminalConfig;
+    for (scheme, cvn) in ALL_CVNS {
+        let mut issuer = Issuer::with_test_keys();
+        let mut req = CardRequest::new("card", scheme);
+        req.cvn = cvn;
+        let perso = issuer.personalise(&req).unwrap();
+        // A tampered wallet that believes its CVM limit is huge, and a lenient reader: the
+        // card pays 250.00 without CDCVM, and the issuer (limit 50.00) must notice.
+        let mut profile = perso.profile.clone();
+        profile.cvm_limit_minor = 10_000_000;
+        let mut ledger = wallet_core::ledger::MemoryLedger::new();
+        ledger.add_keys("card", perso.keys);
+        let mut engine = wallet_core::hce::Engine::new(vec![profile]).unwrap();
+        let terminal = Terminal::new(TerminalConfig {
+            reader_cvm_limit_minor: 10_000_000,
+            ..TerminalConfig::default()
+        });
+        let now = std::time::SystemTime::now();
+        let txn = Transaction::purchase(25_000, 156);
+
+        let out = terminal.tap(&txn, &mut |c| engine.process(c, &mut ledger, now));
+        let auth = out.auth.expect("ARQC");
+        assert_eq!(cdcvm_of(&auth), Some(false));
+        assert_eq!(
+            issuer.authorise(&auth),
+            Verdict::Declined(DeclineReason::CardholderNotVerified),
+            "{cvn:?}"
+        );
+
+        engine.unlock_for_payment(now + Duration::from_secs(30));
+        engine.deactivate();
+        let out = terminal.tap(&txn, &mut |c| engine.process(c, &mut ledger, now));
+        let auth = out.auth.expect("ARQC");
+        assert_eq!(cdcvm_of(&auth), Some(true));
+        assert_eq!(issuer.authorise(&auth), Verdict::Approved, "{cvn:?}");
+    }
 }

@@ -177,15 +177,16 @@ impl Engine {
             Session::Selected(i) | Session::Initiated(i) | Session::Done(i) => Some(i),
             Session::Idle | Session::Ppse => None,
         };
-        let mut candidates = self
-            .selectable()
-            .filter(|(_, c)| matches(c))
-            .map(|(i, _)| i);
-        let next = match (cmd.p2, current) {
-            (0x02, Some(cur)) => candidates.find(|&i| i > cur),
-            _ => candidates.next(),
+        let next = {
+            let mut candidates = self
+                .selectable()
+                .filter(|(_, c)| matches(c))
+                .map(|(i, _)| i);
+            match (cmd.p2, current) {
+                (0x02, Some(cur)) => candidates.find(|&i| i > cur),
+                _ => candidates.next(),
+            }
         };
-        drop(candidates);
         let index = next.ok_or(StatusWord::FILE_NOT_FOUND)?;
         let card = self.cards.get(index).ok_or(StatusWord::FILE_NOT_FOUND)?;
         self.session = Session::Selected(index);

@@ -4,6 +4,7 @@
 
 use super::scheme::{SchemeRules, rules};
 use crate::card::{CardProfile, PPSE};
+use crate::emv::bcd;
 use crate::emv::dol::{self, DolEntry};
 use crate::emv::tlv::{Tag, encode, encode_into};
 
@@ -45,7 +46,7 @@ impl CardImage {
         if !(5..=16).contains(&profile.aid.len()) {
             return Err(invalid("AID must be 5 to 16 bytes"));
         }
-        let pan = bcd_cn(&profile.token_pan)
+        let pan = bcd::encode_cn(&profile.token_pan)
             .filter(|_| (12..=19).contains(&profile.token_pan.len()))
             .ok_or_else(|| invalid("token PAN must be 12 to 19 digits"))?;
         let (yy, mm) =
@@ -55,13 +56,10 @@ impl CardImage {
 
         let track2 =
             track2(&profile.token_pan, &profile.expiry).ok_or_else(|| invalid("track 2"))?;
-        let expiry_date = [
-            bcd_byte(yy),
-            bcd_byte(mm),
-            bcd_byte(last_day_of_month(yy, mm)),
-        ];
+        let expiry_date = bcd::date(2000 + u16::from(yy), mm, last_day_of_month(yy, mm))
+            .ok_or_else(|| invalid("expiry"))?;
         let country =
-            bcd_n2(profile.issuer_country).ok_or_else(|| invalid("issuer country > 999"))?;
+            bcd::code_n3(profile.issuer_country).ok_or_else(|| invalid("issuer country > 999"))?;
 
         // Records the AFL points at. The AFL's fourth byte (records for ODA) is always 0.
         let mut afl = vec![0x08, 0x01, 0x01, 0x00];
@@ -117,12 +115,12 @@ impl CardImage {
     pub fn afl_covers(&self, sfi: u8, record: u8) -> (bool, bool) {
         let mut sfi_listed = false;
         for entry in self.afl.chunks_exact(4) {
-            if let [s, first, last, _] = *entry {
-                if s >> 3 == sfi {
-                    sfi_listed = true;
-                    if (first..=last).contains(&record) {
-                        return (true, true);
-                    }
+            if let [s, first, last, _] = *entry
+                && s >> 3 == sfi
+            {
+                sfi_listed = true;
+                if (first..=last).contains(&record) {
+                    return (true, true);
                 }
             }
         }
@@ -180,30 +178,6 @@ fn label_bytes(label: &str) -> Vec<u8> {
     out
 }
 
-/// `cn` format: digits packed two per byte, padded with `F`.
-fn bcd_cn(digits: &str) -> Option<Vec<u8>> {
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut s = digits.to_owned();
-    if s.len() % 2 == 1 {
-        s.push('F');
-    }
-    hex::decode(s).ok()
-}
-
-/// `n3` in two bytes: 156 -> 01 56.
-pub(crate) fn bcd_n2(value: u16) -> Option<[u8; 2]> {
-    (value <= 999).then(|| {
-        let b = (value / 100) as u8;
-        [b, bcd_byte((value % 100) as u8)]
-    })
-}
-
-fn bcd_byte(v: u8) -> u8 {
-    ((v / 10) << 4) | (v % 10)
-}
-
 fn parse_expiry(expiry: &str) -> Option<(u8, u8)> {
     let (yy, mm) = expiry.split_at_checked(2)?;
     if expiry.len() != 4 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
@@ -215,7 +189,7 @@ fn parse_expiry(expiry: &str) -> Option<(u8, u8)> {
 
 fn last_day_of_month(yy: u8, mm: u8) -> u8 {
     match mm {
-        2 if yy % 4 == 0 => 29, // 2000-2099: every fourth year is a leap year
+        2 if yy.is_multiple_of(4) => 29, // 2000-2099: every fourth year is a leap year
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -237,19 +211,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cn_and_n_encodings() {
-        assert_eq!(bcd_cn("6212345"), Some(vec![0x62, 0x12, 0x34, 0x5F]));
-        assert_eq!(bcd_cn("12a"), None);
-        assert_eq!(bcd_n2(156), Some([0x01, 0x56]));
-        assert_eq!(bcd_n2(1000), None);
+    fn expiry_and_track2() {
         assert_eq!(parse_expiry("2812"), Some((28, 12)));
         assert_eq!(parse_expiry("2813"), None);
         assert_eq!(parse_expiry("281"), None);
         assert_eq!(last_day_of_month(28, 2), 29);
         assert_eq!(last_day_of_month(27, 2), 28);
-        assert_eq!(
-            track2("4111111111111111", "2812").map(|t| t.len()),
-            Some(18)
-        );
+        let t2 = track2("4111111111111111", "2812").unwrap();
+        assert_eq!(hex::encode_upper(&t2), "4111111111111111D28122010000000000");
+        // A 19-digit PAN still fits track 2's 19 bytes, padded with F.
+        let t2 = track2("6212345678901234567", "2812").unwrap();
+        assert_eq!((t2.len(), t2.last()), (19, Some(&0x0F)));
     }
 }

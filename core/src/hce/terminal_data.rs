@@ -1,6 +1,7 @@
 //! The transaction data a terminal sends as PDOL data (GPO) or CDOL1 data (GENERATE AC).
 
 use crate::emv::apdu::StatusWord;
+use crate::emv::bcd::decode_n;
 use crate::emv::cvn::AcInput;
 use crate::emv::dol::{self, DolEntry};
 use crate::emv::tlv::Tag;
@@ -44,7 +45,7 @@ impl TerminalData {
                 _ => {}
             }
         }
-        if td.amount_minor().is_none() || bcd_to_u64(&td.amount_other).is_none() {
+        if td.amount_minor().is_none() || decode_n(&td.amount_other).is_none() {
             return Err(StatusWord::WRONG_DATA);
         }
         Ok(td)
@@ -52,15 +53,15 @@ impl TerminalData {
 
     /// Amount authorised in minor units.
     pub fn amount_minor(&self) -> Option<u64> {
-        bcd_to_u64(&self.amount)
+        decode_n(&self.amount)
     }
 
     pub fn currency_code(&self) -> Option<u16> {
-        bcd_to_u64(&self.currency).and_then(|v| u16::try_from(v).ok())
+        decode_n(&self.currency).and_then(|v| u16::try_from(v).ok())
     }
 
     pub fn country_code(&self) -> Option<u16> {
-        bcd_to_u64(&self.country).and_then(|v| u16::try_from(v).ok())
+        decode_n(&self.country).and_then(|v| u16::try_from(v).ok())
     }
 
     /// The data the application cryptogram covers, with the card's own AIP, ATC and IAD.
@@ -89,25 +90,31 @@ fn copy<const N: usize>(dst: &mut [u8; N], src: &[u8]) {
     }
 }
 
-fn bcd_to_u64(bcd: &[u8]) -> Option<u64> {
-    bcd.iter().try_fold(0u64, |acc, b| {
-        let (hi, lo) = (u64::from(b >> 4), u64::from(b & 0x0F));
-        (hi < 10 && lo < 10).then(|| acc * 100 + hi * 10 + lo)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn bcd_amounts() {
-        assert_eq!(bcd_to_u64(&[0, 0, 0, 0, 0x12, 0x34]), Some(1234));
+    fn parse_along_the_dol() {
+        let dol = dol::parse(&[
+            0x9F, 0x66, 0x04, 0x9F, 0x02, 0x06, 0x5F, 0x2A, 0x02, 0x9C, 0x01,
+        ])
+        .unwrap();
+        let data = [
+            0x36, 0x80, 0x40, 0x00, 0, 0, 0, 0, 0x12, 0x34, 0x09, 0x78, 0x20,
+        ];
+        let td = TerminalData::parse(&dol, &data).unwrap();
+        assert_eq!(td.ttq, Some([0x36, 0x80, 0x40, 0x00]));
+        assert_eq!(td.amount_minor(), Some(1234));
+        assert_eq!(td.currency_code(), Some(978));
+        assert_eq!(td.country_code(), Some(0));
+        assert_eq!(td.txn_type, 0x20);
         assert_eq!(
-            bcd_to_u64(&[0x99, 0x99, 0x99, 0x99, 0x99, 0x99]),
-            Some(999_999_999_999)
+            TerminalData::parse(&dol, &data[1..]),
+            Err(StatusWord::WRONG_LENGTH)
         );
-        assert_eq!(bcd_to_u64(&[0, 0, 0, 0, 0x1A, 0x34]), None);
-        assert_eq!(bcd_to_u64(&[0x01, 0x56]), Some(156));
+        let mut bad = data;
+        bad[9] = 0x3A;
+        assert_eq!(TerminalData::parse(&dol, &bad), Err(StatusWord::WRONG_DATA));
     }
 }
