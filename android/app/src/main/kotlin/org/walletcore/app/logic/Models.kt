@@ -1,0 +1,93 @@
+package org.walletcore.app.logic
+
+import java.time.YearMonth
+
+// What the screens show. WalletRepository maps the generated bindings' records into these, so
+// the UI and this logic never depend on the generated code.
+
+enum class CardState { ACTIVE, SUSPENDED, NEEDS_KEYS }
+
+data class CardItem(
+    val id: String,
+    val scheme: CardScheme,
+    val label: String,
+    val last4: String,
+    /** YYMM */
+    val expiry: String,
+    val isDefault: Boolean,
+    val state: CardState,
+    val keysLeft: Int,
+)
+
+enum class Channel { CONTACTLESS, QR }
+
+enum class TxnStatus { PENDING, APPROVED, DECLINED, REVERSED }
+
+data class TxnItem(
+    val id: String,
+    val cardId: String,
+    val amountMinor: Long,
+    /** ISO 4217 numeric */
+    val currency: Int,
+    val merchant: String?,
+    val timestampMs: Long,
+    val channel: Channel,
+    val status: TxnStatus,
+)
+
+data class MonthTotal(val month: YearMonth, val currency: Int, val totalMinor: Long, val count: Int)
+
+/** A consumer-presented payment code and the end of its validity window. */
+class QrCode(val payload: String, val size: Int, val modules: ByteArray, val validUntilMs: Long)
+
+enum class QrKind { EMV_MERCHANT, UNIONPAY_URL, ALIPAY_URL, WECHAT_URL }
+
+/** A scanned merchant code as the core parsed it. */
+data class MerchantInfo(
+    val kind: QrKind,
+    val networks: List<String>,
+    val name: String?,
+    val city: String?,
+    val currency: Int?,
+    val amountMinor: Long?,
+    val payable: Boolean,
+)
+
+/** The answers of the provisioning server, step by step. */
+sealed interface ProvisioningResult {
+    data class TermsRequired(val provisioningId: String, val text: String, val url: String?) : ProvisioningResult
+
+    data class OtpRequired(val provisioningId: String, val destinationHint: String) : ProvisioningResult
+
+    data class Active(val card: CardItem) : ProvisioningResult
+
+    data class Declined(val reason: String) : ProvisioningResult
+}
+
+/** Failures as the screens tell them apart; [detail] never contains a secret. */
+sealed interface AppError {
+    val detail: String
+
+    /** Biometric enrolment changed (or the Keystore lost the key): the cards must be added again. */
+    data class KeysInvalidated(override val detail: String) : AppError
+
+    data class DeviceLocked(override val detail: String) : AppError
+
+    data class Network(override val detail: String) : AppError
+
+    data class Declined(override val detail: String) : AppError
+
+    data class InvalidInput(override val detail: String) : AppError
+
+    /** For example paying before unlock_for_payment, or no single-use keys left. */
+    data class NotNow(override val detail: String) : AppError
+
+    data class Other(override val detail: String) : AppError
+}
+
+/** The result of one repository call, delivered on the main thread. */
+sealed interface Outcome<out T> {
+    data class Ok<T>(val value: T) : Outcome<T>
+
+    data class Failed(val error: AppError) : Outcome<Nothing>
+}
