@@ -65,7 +65,6 @@ class SettingsActivity : Activity() {
             if (readiness == TapReadiness.NOT_DEFAULT) View.VISIBLE else View.GONE
     }
 
-    @Deprecated("Platform callback; the app uses no AndroidX Activity Result API")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
         super.onActivityResult(requestCode, resultCode, data)
         val uri = data?.data
