@@ -12,7 +12,7 @@ val ffiPackage = "wallet-ffi"
 val ffiLibrary = "libwallet_ffi.so"
 val bindgenBinary = "uniffi-bindgen"
 val androidUniffiConfig = "bindings/uniffi-android.toml"
-val abis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
+val targetAbis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
 
 android {
     namespace = "org.walletcore.sdk"
@@ -121,11 +121,11 @@ androidComponents {
 
         val cargoBuild = tasks.register<CargoNdkBuild>("cargoNdk$suffix") {
             group = "rust"
-            description = "Builds $ffiLibrary ($rustProfile) for ${abis.joinToString()} with cargo-ndk"
+            description = "Builds $ffiLibrary ($rustProfile) for ${targetAbis.joinToString()} with cargo-ndk"
             cargo.set(providers.gradleProperty("walletcore.cargo"))
             cratePackage.set(ffiPackage)
             profile.set(rustProfile)
-            this.abis.set(abis)
+            abis.set(targetAbis)
             apiLevel.set(variant.minSdk.apiLevel)
             workspace.set(rustWorkspace)
             ndkDirectory.set(ndk)

@@ -23,7 +23,8 @@ fun expiryTests() = suite("Expiry") {
         assertEquals(ExpiryCheck.BadMonth, ExpiryInput.check("00/27", today))
         assertEquals(ExpiryCheck.Incomplete, ExpiryInput.check("12/2", today))
         assertEquals(ExpiryCheck.BadFormat, ExpiryInput.check("12/27x", today))
-        assertEquals(ExpiryCheck.BadFormat, ExpiryInput.check("12/271", today))
+        assertEquals(ExpiryCheck.Incomplete, ExpiryInput.check("12/202", today)) // MM/YYYY on its way
+        assertEquals(ExpiryCheck.BadFormat, ExpiryInput.check("12/20271", today))
         assertEquals(ExpiryCheck.TooFar, ExpiryInput.check("01/2060", today))
         assertEquals(ExpiryCheck.Incomplete, ExpiryInput.check("1", today))
         assertEquals(ExpiryCheck.Incomplete, ExpiryInput.check("", today))

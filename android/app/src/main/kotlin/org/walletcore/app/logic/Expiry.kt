@@ -1,11 +1,12 @@
 package org.walletcore.app.logic
 
 import java.time.YearMonth
+import java.util.Locale
 
 /** A card expiry: valid through the last day of [month]/[year]. */
 data class Expiry(val month: Int, val year: Int) {
     /** The EMV form (5F24 without the day): YYMM. */
-    fun yymm(): String = "%02d%02d".format(year % 100, month)
+    fun yymm(): String = String.format(Locale.ROOT, "%02d%02d", year % 100, month)
 }
 
 sealed interface ExpiryCheck {
@@ -39,7 +40,7 @@ object ExpiryInput {
         val month: Int
         val year: Int
         when (digits.length) {
-            0, 1, 2, 3 -> return ExpiryCheck.Incomplete
+            0, 1, 2, 3, 5 -> return ExpiryCheck.Incomplete // 5: on the way to MM/YYYY
             4 -> {
                 month = digits.substring(0, 2).toInt()
                 year = 2000 + digits.substring(2, 4).toInt()

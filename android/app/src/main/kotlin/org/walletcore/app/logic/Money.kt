@@ -25,7 +25,7 @@ object Money {
     fun format(minor: Long, numeric: Int, locale: Locale): String {
         val exp = exponent(numeric)
         val value = BigDecimal.valueOf(minor, exp)
-        val currency = currency(numeric) ?: return "${value.toPlainString()} (${"%03d".format(numeric)})"
+        val currency = currency(numeric) ?: return value.toPlainString() + " (" + String.format(Locale.ROOT, "%03d", numeric) + ")"
         val format = NumberFormat.getCurrencyInstance(locale)
         format.currency = currency
         format.minimumFractionDigits = exp
