@@ -10,6 +10,8 @@ pub mod emv;
 pub mod hce;
 pub mod history;
 pub mod ledger;
+pub mod money;
 pub mod qr;
 pub mod store;
 pub mod token;
+pub mod wallet;
