@@ -47,6 +47,12 @@ fun addCardTests() = suite("AddCard") {
         val again = AddCardFlow.reduce(working, AddCardEvent.Answer(ProvisioningResult.OtpRequired("p1", "SMS")), pending = otp)
         assertEquals(1, (again as AddCardStep.Otp).wrongTries)
     }
+    test("an OtpRejected error asks for the code again with the attempts left") {
+        val otp = AddCardStep.Otp("p1", "SMS", 0)
+        val working = AddCardFlow.reduce(otp, AddCardEvent.SubmitOtp)
+        val again = AddCardFlow.reduce(working, AddCardEvent.Error(AppError.OtpRejected(2)), pending = otp)
+        assertEquals(AddCardStep.Otp("p1", "SMS", wrongTries = 1, attemptsLeft = 2), again)
+    }
     test("declined and failed steps; dismissing goes back where a retry makes sense") {
         val declined = AddCardFlow.reduce(AddCardStep.Working, AddCardEvent.Answer(ProvisioningResult.Declined("card not eligible")))
         assertEquals(AddCardStep.Declined("card not eligible"), declined)

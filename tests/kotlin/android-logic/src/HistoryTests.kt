@@ -6,8 +6,10 @@ import java.time.ZoneId
 import java.util.Locale
 import kotlin.test.assertEquals
 import kotlin.test.assertNull
+import kotlin.test.assertTrue
 import org.walletcore.app.logic.Channel
 import org.walletcore.app.logic.HistoryFilter
+import org.walletcore.app.logic.HistoryPaging
 import org.walletcore.app.logic.HistoryQueries
 import org.walletcore.app.logic.MonthTotal
 import org.walletcore.app.logic.Period
@@ -36,29 +38,43 @@ fun historyTests() = suite("History") {
         assertNull(all.fromMs)
         assertNull(all.toMs)
     }
-    test("filters pass through; paging turns into offset") {
-        val f = HistoryFilter(cardId = "c1", channel = Channel.QR, status = TxnStatus.APPROVED, pageSize = 20).nextPage().nextPage()
+    test("filters pass through, with the months for the totals") {
+        val f = HistoryFilter(cardId = "c1", channel = Channel.QR_SCANNED, status = TxnStatus.APPROVED, pageSize = 20)
         val q = HistoryQueries.build(f, now, shanghai)
         assertEquals("c1", q.cardId)
-        assertEquals(Channel.QR, q.channel)
+        assertEquals(Channel.QR_SCANNED, q.channel)
         assertEquals(TxnStatus.APPROVED, q.status)
         assertEquals(20, q.limit)
-        assertEquals(40, q.offset)
+        assertEquals(YearMonth.of(2026, 9), q.fromMonth)
+        assertEquals(YearMonth.of(2026, 11), q.toMonth)
+        val all = HistoryQueries.build(f.copy(period = Period.ALL), now, shanghai)
+        assertNull(all.fromMonth)
+        assertNull(all.toMonth)
     }
-    test("changing a criterion goes back to the first page") {
-        val f = HistoryFilter().nextPage().with(channel = Channel.CONTACTLESS)
-        assertEquals(0, f.page)
-        assertEquals(Channel.CONTACTLESS, f.channel)
-        assertEquals(null, f.with(channel = null).channel)
+    test("cursor paging: follows the cursor, stops at the end, drops stale pages") {
+        var p = HistoryPaging()
+        p = p.received(0, "cursor-1")
+        assertEquals("cursor-1", p.next)
+        val old = p.generation
+        p = p.restart() // the user changed a filter while page 2 was loading
+        assertNull(p.next)
+        assertEquals(p, p.received(old, "stale-cursor"))
+        p = p.received(p.generation, null)
+        assertTrue(p.exhausted)
     }
-    test("monthly totals: newest month first, one line per currency") {
+    test("monthly totals: newest month first, one line per currency, per-card lines merged") {
         val rows = HistoryQueries.monthRows(listOf(
             MonthTotal(YearMonth.of(2026, 9), 156, 100, 1),
             MonthTotal(YearMonth.of(2026, 11), 840, 500, 2),
+            MonthTotal(YearMonth.of(2026, 11), null, 0, 1),
             MonthTotal(YearMonth.of(2026, 11), 156, 2000, 3),
+            MonthTotal(YearMonth.of(2026, 11), 156, 500, 1),
+            MonthTotal(YearMonth.of(2026, 10), 156, 0, 0),
         ))
         assertEquals(listOf(YearMonth.of(2026, 11), YearMonth.of(2026, 9)), rows.map { it.month })
-        assertEquals(listOf(156, 840), rows[0].totals.map { it.currency })
+        assertEquals(listOf(156, 840, null), rows[0].totals.map { it.currency })
+        assertEquals(2500L, rows[0].totals[0].totalMinor)
+        assertEquals(4, rows[0].totals[0].count)
     }
     test("month labels follow the pattern from resources") {
         assertEquals("November 2026", HistoryQueries.monthLabel(YearMonth.of(2026, 11), "MMMM yyyy", Locale.ENGLISH))

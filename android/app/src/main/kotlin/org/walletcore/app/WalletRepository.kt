@@ -12,7 +12,6 @@ import org.walletcore.app.logic.AppError
 import org.walletcore.app.logic.CardItem
 import org.walletcore.app.logic.CardScheme
 import org.walletcore.app.logic.Expiry
-import org.walletcore.app.logic.HistoryQueries
 import org.walletcore.app.logic.HistoryQuerySpec
 import org.walletcore.app.logic.MerchantInfo
 import org.walletcore.app.logic.MonthTotal
@@ -20,15 +19,20 @@ import org.walletcore.app.logic.Outcome
 import org.walletcore.app.logic.ProvisioningResult
 import org.walletcore.app.logic.QrCode
 import org.walletcore.app.logic.QrKind
+import org.walletcore.app.logic.TapInfo
 import org.walletcore.app.logic.TxnItem
 import org.walletcore.app.logic.toAsciiBytes
 import org.walletcore.app.logic.useThenWipe
-import org.walletcore.ffi.Card
 import org.walletcore.ffi.CardDetails
+import org.walletcore.ffi.CardInfo
+import org.walletcore.ffi.CardStatus
 import org.walletcore.ffi.EventSink
-import org.walletcore.ffi.HistoryQuery
+import org.walletcore.ffi.HistoryFilter
 import org.walletcore.ffi.KeyWrapperException
+import org.walletcore.ffi.Month
 import org.walletcore.ffi.ProvisioningStep
+import org.walletcore.ffi.ServerConfig
+import org.walletcore.ffi.StatsQuery
 import org.walletcore.ffi.Transaction
 import org.walletcore.ffi.Wallet
 import org.walletcore.ffi.WalletConfig
@@ -36,7 +40,6 @@ import org.walletcore.ffi.WalletEvent
 import org.walletcore.ffi.WalletException
 import org.walletcore.sdk.KeystoreKeyWrapper
 import org.walletcore.sdk.WalletStorage
-import org.walletcore.ffi.CardState as FfiCardState
 import org.walletcore.ffi.Channel as FfiChannel
 import org.walletcore.ffi.QrKind as FfiQrKind
 import org.walletcore.ffi.Scheme as FfiScheme
@@ -55,25 +58,27 @@ class WalletRepository(private val context: Context, private val settings: AppSe
     private val worker = Executors.newSingleThreadExecutor { r -> Thread(r, "wallet").apply { isDaemon = true } }
     private val main = Handler(Looper.getMainLooper())
     private val keyWrapper = KeystoreKeyWrapper.forContext(context)
-    private val tapListeners = CopyOnWriteArraySet<(TxnItem) -> Unit>()
+    private val tapListeners = CopyOnWriteArraySet<(TapInfo) -> Unit>()
 
     /** Touched only on [worker]. */
     private var wallet: Wallet? = null
 
+    /** Called on the thread that caused the event (for taps, the HCE thread): hand off at once. */
     private val events = object : EventSink {
         override fun onEvent(event: WalletEvent) {
             if (event is WalletEvent.TapCompleted) {
-                val txn = event.transaction.toItem()
-                main.post { tapListeners.forEach { it(txn) } }
+                val tap = TapInfo(event.cardId, event.amountMinor?.toLong(), event.currency?.toInt())
+                main.post { tapListeners.forEach { it(tap) } }
             }
         }
     }
 
-    fun addTapListener(listener: (TxnItem) -> Unit) = tapListeners.add(listener)
+    fun addTapListener(listener: (TapInfo) -> Unit) = tapListeners.add(listener)
 
-    fun removeTapListener(listener: (TxnItem) -> Unit) = tapListeners.remove(listener)
+    fun removeTapListener(listener: (TapInfo) -> Unit) = tapListeners.remove(listener)
 
-    fun cards(done: (Outcome<List<CardItem>>) -> Unit) = call(done) { it.cards().map { c -> c.toItem() } }
+    fun cards(done: (Outcome<List<CardItem>>) -> Unit) =
+        call(done) { w -> w.cards().filter { it.status != CardStatus.DELETED }.map { it.toItem() } }
 
     fun setDefault(cardId: String, done: (Outcome<Unit>) -> Unit) = call(done) { it.setDefaultCard(cardId) }
 
@@ -96,45 +101,59 @@ class WalletRepository(private val context: Context, private val settings: AppSe
     fun submitOtp(provisioningId: String, otp: CharArray, done: (Outcome<ProvisioningResult>) -> Unit) =
         call(done) { w -> otp.useThenWipe { it.toAsciiBytes().useThenWipe { bytes -> w.submitOtp(provisioningId, bytes).toResult() } } }
 
-    /** Call only right after a successful BiometricPrompt / device-credential check. */
-    fun unlockForPayment(seconds: Int, done: (Outcome<Unit>) -> Unit) = call(done) { it.unlockForPayment(seconds.toUInt()) }
+    /**
+     * Call only right after a successful BiometricPrompt / device-credential check. Delivers the
+     * end of the payment window (epoch ms) as the core set it.
+     */
+    fun unlockForPayment(seconds: Int, done: (Outcome<Long>) -> Unit) = call(done) { it.unlockForPayment(seconds.toUInt()) }
 
     fun presentQr(cardId: String?, done: (Outcome<QrCode>) -> Unit) =
         call(done) { w ->
-            val qr = w.presentQr(cardId)
-            QrCode(qr.payload, qr.matrix.size.toInt(), qr.matrix.modules, qr.validUntilMs)
+            val code = w.presentQr(cardId)
+            QrCode(code.payload, code.matrix.size.toInt(), code.matrix.modules, code.expiresAt.toLong() * 1_000)
         }
 
-    fun parseQr(text: String, done: (Outcome<MerchantInfo>) -> Unit) =
+    fun scanQr(text: String, done: (Outcome<MerchantInfo>) -> Unit) =
         call(done) { w ->
-            val q = w.parseQr(text)
+            val q = w.scanQr(text)
             MerchantInfo(
                 kind = when (q.kind) {
-                    FfiQrKind.EMV_MERCHANT -> QrKind.EMV_MERCHANT
-                    FfiQrKind.UNION_PAY_URL -> QrKind.UNIONPAY_URL
-                    FfiQrKind.ALIPAY_URL -> QrKind.ALIPAY_URL
-                    FfiQrKind.WECHAT_URL -> QrKind.WECHAT_URL
+                    FfiQrKind.MPM -> QrKind.MERCHANT
+                    FfiQrKind.CPM -> QrKind.CONSUMER
+                    FfiQrKind.URL -> QrKind.LINK
                 },
+                payable = q.canPay,
+                reason = q.reason,
+                scheme = q.scheme?.toUi(),
                 networks = q.networks,
                 name = q.merchantName,
                 city = q.merchantCity,
                 currency = q.currency?.toInt(),
-                amountMinor = q.amountMinor,
-                payable = q.payable,
+                amountMinor = q.amountMinor?.toLong(),
             )
         }
 
     fun payQr(text: String, cardId: String?, amountMinor: Long?, done: (Outcome<TxnItem>) -> Unit) =
-        call(done) { it.payQr(text, cardId, amountMinor).toItem() }
+        call(done) { it.payQr(text, cardId, amountMinor?.toULong()).toItem() }
 
-    fun history(spec: HistoryQuerySpec, done: (Outcome<List<TxnItem>>) -> Unit) =
-        call(done) { w -> w.history(spec.toQuery()).map { it.toItem() } }
+    /** One page, newest first; pass the previous page's cursor as [after]. Delivers (records, next cursor). */
+    fun history(spec: HistoryQuerySpec, after: String?, done: (Outcome<Pair<List<TxnItem>, String?>>) -> Unit) =
+        call(done) { w ->
+            val page = w.history(spec.toFilter(), spec.limit.toUInt(), after)
+            page.records.map { it.toItem() } to page.next
+        }
 
+    /** Approved plus pending payments per month and currency (the core's months are UTC). */
     fun monthlyTotals(spec: HistoryQuerySpec, done: (Outcome<List<MonthTotal>>) -> Unit) =
         call(done) { w ->
-            w.monthlyTotals(spec.toQuery()).mapNotNull { t ->
-                val month: YearMonth = HistoryQueries.parseMonth(t.month) ?: return@mapNotNull null
-                MonthTotal(month, t.currency.toInt(), t.totalMinor, t.count.toInt())
+            val query = StatsQuery(spec.fromMonth?.toFfi(), spec.toMonth?.toFfi(), spec.cardId, false)
+            w.historyStats(query).map { t ->
+                MonthTotal(
+                    month = YearMonth.of(t.month.year.toInt(), t.month.month.toInt()),
+                    currency = t.currency?.toInt(),
+                    totalMinor = (t.approved.totalMinor + t.pending.totalMinor).toLong(),
+                    count = (t.approved.count + t.pending.count).toInt(),
+                )
             }
         }
 
@@ -189,12 +208,14 @@ class WalletRepository(private val context: Context, private val settings: AppSe
     }
 
     private fun open(): Wallet =
-        wallet ?: Wallet(
-            WalletConfig(WalletStorage.dataDir(context).path, settings.serverUrl, settings.caPem),
-            keyWrapper,
-        ).also {
-            it.setEventSink(events)
-            wallet = it
+        wallet ?: run {
+            val ca = settings.caPem
+            val server = if (ca.isNullOrBlank()) null else ServerConfig(settings.serverUrl, ca)
+            val config = WalletConfig(WalletStorage.dataDir(context).path, server, REPLENISH_THRESHOLD, QR_VALIDITY_SECONDS)
+            Wallet(config, keyWrapper).also {
+                it.setEventSink(events)
+                wallet = it
+            }
         }
 
     private fun closeWallet() {
@@ -204,47 +225,58 @@ class WalletRepository(private val context: Context, private val settings: AppSe
 
     private companion object {
         const val TAG = "WalletRepository"
+        const val REPLENISH_THRESHOLD = 5u
+        const val QR_VALIDITY_SECONDS = 60u
     }
 }
 
 private fun WalletException.toAppError(): AppError =
     when (this) {
-        is WalletException.KeysInvalidated -> AppError.KeysInvalidated(reason)
-        is WalletException.DeviceLocked -> AppError.DeviceLocked(reason)
+        is WalletException.KeyInvalidated -> AppError.KeysInvalidated(reason)
+        is WalletException.KeyUnavailable -> AppError.DeviceLocked(reason)
         is WalletException.Network -> AppError.Network(reason)
-        is WalletException.Server -> AppError.Network(reason)
+        is WalletException.Server -> AppError.Network("$status $reason")
+        is WalletException.NotConfigured -> AppError.NotNow(what)
         is WalletException.Declined -> AppError.Declined(reason)
+        is WalletException.OtpRejected -> AppError.OtpRejected(attemptsLeft.toInt())
         is WalletException.InvalidInput -> AppError.InvalidInput(reason)
-        is WalletException.NotFound -> AppError.InvalidInput(reason)
-        is WalletException.WrongState -> AppError.NotNow(reason)
-        is WalletException.NoKeysLeft -> AppError.NotNow(reason)
+        is WalletException.QrInvalid -> AppError.InvalidInput(reason)
+        is WalletException.UnknownCard -> AppError.InvalidInput(id)
+        is WalletException.NoCards -> AppError.NotNow("no card")
+        is WalletException.CardNotActive -> AppError.NotNow(card)
+        is WalletException.KeysExhausted -> AppError.NotNow(card)
+        is WalletException.Quarantined -> AppError.Other(reason)
+        is WalletException.NewerSchema -> AppError.Other("schema $found > $supported")
         is WalletException.Storage -> AppError.Other(reason)
         is WalletException.Internal -> AppError.Other(reason)
     }
 
 private fun KeyWrapperException.toAppError(): AppError =
     when (this) {
-        is KeyWrapperException.KeysInvalidated -> AppError.KeysInvalidated(reason)
-        is KeyWrapperException.DeviceLocked -> AppError.DeviceLocked(reason)
-        is KeyWrapperException.Unavailable -> AppError.Other(reason)
+        is KeyWrapperException.KeyInvalidated -> AppError.KeysInvalidated(reason)
+        is KeyWrapperException.Unavailable -> AppError.DeviceLocked(reason)
+        is KeyWrapperException.Failed -> AppError.Other(reason)
     }
 
-private fun Card.toItem() =
+private fun FfiScheme.toUi() =
+    when (this) {
+        FfiScheme.UNION_PAY -> CardScheme.UNIONPAY
+        FfiScheme.VISA -> CardScheme.VISA
+        FfiScheme.MASTERCARD -> CardScheme.MASTERCARD
+    }
+
+private fun CardInfo.toItem() =
     CardItem(
         id = id,
-        scheme = when (scheme) {
-            FfiScheme.UNION_PAY -> CardScheme.UNIONPAY
-            FfiScheme.VISA -> CardScheme.VISA
-            FfiScheme.MASTERCARD -> CardScheme.MASTERCARD
-        },
+        scheme = scheme.toUi(),
         label = label,
         last4 = last4,
         expiry = expiry,
         isDefault = isDefault,
-        state = when (state) {
-            FfiCardState.ACTIVE -> UiCardState.ACTIVE
-            FfiCardState.SUSPENDED -> UiCardState.SUSPENDED
-            FfiCardState.NEEDS_KEYS -> UiCardState.NEEDS_KEYS
+        state = when {
+            status == CardStatus.SUSPENDED -> UiCardState.SUSPENDED
+            keysLeft == 0u -> UiCardState.NEEDS_KEYS
+            else -> UiCardState.ACTIVE
         },
         keysLeft = keysLeft.toInt(),
     )
@@ -253,37 +285,52 @@ private fun Transaction.toItem() =
     TxnItem(
         id = id,
         cardId = cardId,
-        amountMinor = amountMinor,
-        currency = currency.toInt(),
+        amountMinor = amountMinor?.toLong(),
+        currency = currency?.toInt(),
         merchant = merchant,
-        timestampMs = timestampMs,
-        channel = channel.toUi(),
+        timestampMs = createdAtMs,
+        channel = when (channel) {
+            FfiChannel.NFC -> UiChannel.NFC
+            FfiChannel.QR_PRESENTED -> UiChannel.QR_PRESENTED
+            FfiChannel.QR_SCANNED -> UiChannel.QR_SCANNED
+        },
         status = when (status) {
             FfiTxnStatus.PENDING -> UiTxnStatus.PENDING
             FfiTxnStatus.APPROVED -> UiTxnStatus.APPROVED
             FfiTxnStatus.DECLINED -> UiTxnStatus.DECLINED
             FfiTxnStatus.REVERSED -> UiTxnStatus.REVERSED
+            FfiTxnStatus.EXPIRED -> UiTxnStatus.EXPIRED
         },
+        cdcvm = cdcvm,
     )
 
-private fun FfiChannel.toUi() = if (this == FfiChannel.QR) UiChannel.QR else UiChannel.CONTACTLESS
+private fun YearMonth.toFfi() = Month(year.toUShort(), monthValue.toUByte())
 
-private fun HistoryQuerySpec.toQuery() =
-    HistoryQuery(
+private fun HistoryQuerySpec.toFilter() =
+    HistoryFilter(
         cardId = cardId,
-        channel = channel?.let { if (it == UiChannel.QR) FfiChannel.QR else FfiChannel.CONTACTLESS },
+        channel = channel?.let {
+            when (it) {
+                UiChannel.NFC -> FfiChannel.NFC
+                UiChannel.QR_PRESENTED -> FfiChannel.QR_PRESENTED
+                UiChannel.QR_SCANNED -> FfiChannel.QR_SCANNED
+            }
+        },
         status = status?.let {
             when (it) {
                 UiTxnStatus.PENDING -> FfiTxnStatus.PENDING
                 UiTxnStatus.APPROVED -> FfiTxnStatus.APPROVED
                 UiTxnStatus.DECLINED -> FfiTxnStatus.DECLINED
                 UiTxnStatus.REVERSED -> FfiTxnStatus.REVERSED
+                UiTxnStatus.EXPIRED -> FfiTxnStatus.EXPIRED
             }
         },
         fromMs = fromMs,
         toMs = toMs,
-        limit = limit.toUInt(),
-        offset = offset.toUInt(),
+        minAmount = null,
+        maxAmount = null,
+        currency = null,
+        text = null,
     )
 
 private fun ProvisioningStep.toResult(): ProvisioningResult =

@@ -30,7 +30,7 @@ import org.walletcore.ffi.KeyWrapperException
  *   when biometric enrolment changes. The pay screen authenticates through it (a BiometricPrompt
  *   CryptoObject, see [cdcvmCipher]); `wrap` and `unwrap` first check it is still valid. A new
  *   fingerprint therefore ends the wallet's keys: both Keystore entries are deleted, the core gets
- *   [KeyWrapperException.KeysInvalidated] and the app asks the user to add the cards again.
+ *   [KeyWrapperException.KeyInvalidated] and the app asks the user to add the cards again.
  *
  * Wrapped format: `01 | IV (12) | ciphertext + tag (16)`, with a fixed AAD naming the purpose.
  */
@@ -38,26 +38,26 @@ class KeystoreKeyWrapper(private val strongBox: Boolean) : KeyWrapper {
 
     private val keyStore: KeyStore = KeyStore.getInstance(ANDROID_KEYSTORE).apply { load(null) }
 
-    override fun wrap(dataKey: ByteArray): ByteArray = keystoreCall("wrap") {
+    override fun wrap(dek: ByteArray): ByteArray = keystoreCall("wrap") {
         checkCdcvmKeyValid()
         val cipher = Cipher.getInstance(TRANSFORMATION)
         cipher.init(Cipher.ENCRYPT_MODE, wrappingKey(create = true))
         cipher.updateAAD(AAD)
-        val sealed = cipher.doFinal(dataKey)
+        val sealed = cipher.doFinal(dek)
         byteArrayOf(FORMAT_V1) + cipher.iv + sealed
     }
 
-    override fun unwrap(wrapped: ByteArray): ByteArray = keystoreCall("unwrap") {
-        if (wrapped.size < 1 + IV_BYTES + TAG_BITS / 8 || wrapped[0] != FORMAT_V1) {
-            throw KeyWrapperException.Unavailable("unwrap: unknown wrapped-key format")
+    override fun unwrap(blob: ByteArray): ByteArray = keystoreCall("unwrap") {
+        if (blob.size < 1 + IV_BYTES + TAG_BITS / 8 || blob[0] != FORMAT_V1) {
+            throw KeyWrapperException.Failed("unwrap: unknown wrapped-key format")
         }
         checkCdcvmKeyValid()
         val key = wrappingKey(create = false)
-            ?: throw KeyWrapperException.KeysInvalidated("unwrap: the wrapping key no longer exists")
+            ?: throw KeyWrapperException.KeyInvalidated("unwrap: the wrapping key no longer exists")
         val cipher = Cipher.getInstance(TRANSFORMATION)
-        cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(TAG_BITS, wrapped, 1, IV_BYTES))
+        cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(TAG_BITS, blob, 1, IV_BYTES))
         cipher.updateAAD(AAD)
-        cipher.doFinal(wrapped, 1 + IV_BYTES, wrapped.size - 1 - IV_BYTES)
+        cipher.doFinal(blob, 1 + IV_BYTES, blob.size - 1 - IV_BYTES)
     }
 
     /**
@@ -65,7 +65,7 @@ class KeystoreKeyWrapper(private val strongBox: Boolean) : KeyWrapper {
      * authentication, so [proveAuthenticated] on it shows the prompt really succeeded. Null when no
      * strong biometric is enrolled (the caller falls back to the device credential).
      *
-     * @throws KeyWrapperException.KeysInvalidated when enrolment changed since the key was made.
+     * @throws KeyWrapperException.KeyInvalidated when enrolment changed since the key was made.
      */
     fun cdcvmCipher(): Cipher? = keystoreCall("cdcvm") {
         val key = cdcvmKey() ?: return@keystoreCall null
@@ -89,7 +89,7 @@ class KeystoreKeyWrapper(private val strongBox: Boolean) : KeyWrapper {
             Cipher.getInstance(TRANSFORMATION).init(Cipher.ENCRYPT_MODE, key)
         } catch (e: KeyPermanentlyInvalidatedException) {
             reset()
-            throw KeyWrapperException.KeysInvalidated("biometric enrolment changed")
+            throw KeyWrapperException.KeyInvalidated("biometric enrolment changed")
         }
     }
 
@@ -149,13 +149,13 @@ class KeystoreKeyWrapper(private val strongBox: Boolean) : KeyWrapper {
             throw e
         } catch (e: KeyPermanentlyInvalidatedException) {
             reset()
-            throw KeyWrapperException.KeysInvalidated("$op: Keystore key permanently invalidated")
+            throw KeyWrapperException.KeyInvalidated("$op: Keystore key permanently invalidated")
         } catch (e: UserNotAuthenticatedException) {
-            throw KeyWrapperException.DeviceLocked("$op: unlock the device first")
+            throw KeyWrapperException.Unavailable("$op: unlock the device first")
         } catch (e: GeneralSecurityException) {
-            throw KeyWrapperException.Unavailable("$op: ${e.javaClass.simpleName}")
+            throw KeyWrapperException.Failed("$op: ${e.javaClass.simpleName}")
         } catch (e: ProviderException) {
-            throw KeyWrapperException.Unavailable("$op: ${e.javaClass.simpleName}")
+            throw KeyWrapperException.Failed("$op: ${e.javaClass.simpleName}")
         }
 
     companion object {

@@ -27,7 +27,12 @@ sealed interface AddCardStep {
 
     data class Terms(val provisioningId: String, val text: String, val url: String?) : AddCardStep
 
-    data class Otp(val provisioningId: String, val destinationHint: String, val wrongTries: Int = 0) : AddCardStep
+    data class Otp(
+        val provisioningId: String,
+        val destinationHint: String,
+        val wrongTries: Int = 0,
+        val attemptsLeft: Int? = null,
+    ) : AddCardStep
 
     data class Done(val card: CardItem) : AddCardStep
 
@@ -65,7 +70,13 @@ object AddCardFlow {
             AddCardEvent.SubmitOtp -> if (step is AddCardStep.Otp) AddCardStep.Working else step
             is AddCardEvent.Answer -> if (step == AddCardStep.Working) answer(event.result, pending) else step
             is AddCardEvent.Error ->
-                if (step == AddCardStep.Working) AddCardStep.Failed(event.error, pending ?: AddCardStep.Entry) else step
+                when {
+                    step != AddCardStep.Working -> step
+                    // A wrong code is part of the flow, not a failure: ask again, say so.
+                    event.error is AppError.OtpRejected && pending is AddCardStep.Otp ->
+                        pending.copy(wrongTries = pending.wrongTries + 1, attemptsLeft = event.error.attemptsLeft)
+                    else -> AddCardStep.Failed(event.error, pending ?: AddCardStep.Entry)
+                }
             AddCardEvent.Dismiss ->
                 when (step) {
                     is AddCardStep.Failed -> step.retry
@@ -79,8 +90,11 @@ object AddCardFlow {
             is ProvisioningResult.TermsRequired -> AddCardStep.Terms(result.provisioningId, result.text, result.url)
             is ProvisioningResult.OtpRequired -> {
                 // The server asking again for the same provisioning means the last code was wrong.
-                val again = previous is AddCardStep.Otp && previous.provisioningId == result.provisioningId
-                AddCardStep.Otp(result.provisioningId, result.destinationHint, if (again) previous.wrongTries + 1 else 0)
+                if (previous is AddCardStep.Otp && previous.provisioningId == result.provisioningId) {
+                    previous.copy(wrongTries = previous.wrongTries + 1)
+                } else {
+                    AddCardStep.Otp(result.provisioningId, result.destinationHint)
+                }
             }
             is ProvisioningResult.Active -> AddCardStep.Done(result.card)
             is ProvisioningResult.Declined -> AddCardStep.Declined(result.reason)

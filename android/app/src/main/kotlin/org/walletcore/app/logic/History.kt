@@ -8,27 +8,24 @@ import java.util.Locale
 
 enum class Period { THIS_MONTH, LAST_3_MONTHS, THIS_YEAR, ALL }
 
-/** The history screen's filter choices, one page at a time. */
+/** The history screen's filter choices. */
 data class HistoryFilter(
     val cardId: String? = null,
     val channel: Channel? = null,
     val status: TxnStatus? = null,
     val period: Period = Period.LAST_3_MONTHS,
-    val page: Int = 0,
     val pageSize: Int = DEFAULT_PAGE_SIZE,
 ) {
-    fun nextPage(): HistoryFilter = copy(page = page + 1)
-
-    /** Any change of the criteria starts again from the first page. */
-    fun with(cardId: String? = this.cardId, channel: Channel? = this.channel, status: TxnStatus? = this.status, period: Period = this.period) =
-        copy(cardId = cardId, channel = channel, status = status, period = period, page = 0)
-
     companion object {
         const val DEFAULT_PAGE_SIZE = 50
     }
 }
 
-/** What the core's history query takes: half-open [fromMs, toMs) in epoch milliseconds. */
+/**
+ * What the core's history query takes: records in the half-open [fromMs, toMs) in epoch
+ * milliseconds, [limit] per page (the core pages with an opaque cursor, newest first), and the
+ * months [fromMonth]..[toMonth] for the monthly totals.
+ */
 data class HistoryQuerySpec(
     val cardId: String?,
     val channel: Channel?,
@@ -36,8 +33,19 @@ data class HistoryQuerySpec(
     val fromMs: Long?,
     val toMs: Long?,
     val limit: Int,
-    val offset: Int,
+    val fromMonth: YearMonth?,
+    val toMonth: YearMonth?,
 )
+
+/** Cursor paging: the next page continues after the last one's cursor; a new query starts over. */
+data class HistoryPaging(val generation: Int = 0, val next: String? = null, val exhausted: Boolean = false) {
+    /** New criteria: anything still in flight for the old ones must be dropped. */
+    fun restart(): HistoryPaging = HistoryPaging(generation + 1)
+
+    /** A page arrived; stale pages (from an older generation) change nothing. */
+    fun received(forGeneration: Int, next: String?): HistoryPaging =
+        if (forGeneration != generation) this else copy(next = next, exhausted = next == null)
+}
 
 /** Amounts of one month, one line per currency (amounts in different currencies never add up). */
 data class MonthRow(val month: YearMonth, val totals: List<MonthTotal>)
@@ -59,15 +67,25 @@ object HistoryQueries {
             fromMs = from?.let { startOf(it, zone) },
             toMs = if (filter.period == Period.ALL) null else startOf(thisMonth.plusMonths(1), zone),
             limit = filter.pageSize,
-            offset = filter.page * filter.pageSize,
+            fromMonth = from,
+            toMonth = if (filter.period == Period.ALL) null else thisMonth,
         )
     }
 
-    /** Newest month first; within a month, currencies by their numeric code. */
+    /**
+     * Newest month first; within a month one line per currency (by numeric code, unknown last),
+     * merging the per-card lines the core may send and dropping months with nothing spent.
+     */
     fun monthRows(totals: List<MonthTotal>): List<MonthRow> =
         totals.groupBy { it.month }
             .toSortedMap(compareByDescending { it })
-            .map { (month, list) -> MonthRow(month, list.sortedBy { it.currency }) }
+            .map { (month, list) ->
+                val perCurrency = list.groupBy { it.currency }.map { (currency, same) ->
+                    MonthTotal(month, currency, same.sumOf { it.totalMinor }, same.sumOf { it.count })
+                }
+                MonthRow(month, perCurrency.filter { it.count > 0 }.sortedBy { it.currency ?: Int.MAX_VALUE })
+            }
+            .filter { it.totals.isNotEmpty() }
 
     /** "November 2026" / "2026年11月": [pattern] comes from the locale's string resources. */
     fun monthLabel(month: YearMonth, pattern: String, locale: Locale): String =

@@ -5,6 +5,7 @@ import java.time.YearMonth
 // What the screens show. WalletRepository maps the generated bindings' records into these, so
 // the UI and this logic never depend on the generated code.
 
+/** NEEDS_KEYS: active at the token service but out of single-use keys until the next sync. */
 enum class CardState { ACTIVE, SUSPENDED, NEEDS_KEYS }
 
 data class CardItem(
@@ -19,38 +20,48 @@ data class CardItem(
     val keysLeft: Int,
 )
 
-enum class Channel { CONTACTLESS, QR }
+enum class Channel { NFC, QR_PRESENTED, QR_SCANNED }
 
-enum class TxnStatus { PENDING, APPROVED, DECLINED, REVERSED }
+enum class TxnStatus { PENDING, APPROVED, DECLINED, REVERSED, EXPIRED }
 
 data class TxnItem(
-    val id: String,
+    val id: Long,
     val cardId: String,
-    val amountMinor: Long,
+    /** Null when the terminal did not send an amount (a tap that asked for none). */
+    val amountMinor: Long?,
     /** ISO 4217 numeric */
-    val currency: Int,
+    val currency: Int?,
     val merchant: String?,
     val timestampMs: Long,
     val channel: Channel,
     val status: TxnStatus,
+    /** The cardholder was verified on the phone for this payment. */
+    val cdcvm: Boolean,
 )
 
-data class MonthTotal(val month: YearMonth, val currency: Int, val totalMinor: Long, val count: Int)
+/** Spending of one month in one currency: approved and still-pending payments. */
+data class MonthTotal(val month: YearMonth, val currency: Int?, val totalMinor: Long, val count: Int)
+
+/** A tap the card answered (its history record is pending until the bank confirms it). */
+data class TapInfo(val cardId: String, val amountMinor: Long?, val currency: Int?)
 
 /** A consumer-presented payment code and the end of its validity window. */
 class QrCode(val payload: String, val size: Int, val modules: ByteArray, val validUntilMs: Long)
 
-enum class QrKind { EMV_MERCHANT, UNIONPAY_URL, ALIPAY_URL, WECHAT_URL }
+/** MERCHANT: EMVCo merchant-presented; CONSUMER: someone's payment code; LINK: a URL code. */
+enum class QrKind { MERCHANT, CONSUMER, LINK }
 
-/** A scanned merchant code as the core parsed it. */
+/** A scanned code as the core read it, and whether this wallet can pay it ([reason] says why). */
 data class MerchantInfo(
     val kind: QrKind,
+    val payable: Boolean,
+    val reason: String,
+    val scheme: CardScheme?,
     val networks: List<String>,
     val name: String?,
     val city: String?,
     val currency: Int?,
     val amountMinor: Long?,
-    val payable: Boolean,
 )
 
 /** The answers of the provisioning server, step by step. */
@@ -78,6 +89,11 @@ sealed interface AppError {
     data class Declined(override val detail: String) : AppError
 
     data class InvalidInput(override val detail: String) : AppError
+
+    /** The one-time password was wrong; [attemptsLeft] more may be tried. */
+    data class OtpRejected(val attemptsLeft: Int) : AppError {
+        override val detail: String get() = "attempts left: $attemptsLeft"
+    }
 
     /** For example paying before unlock_for_payment, or no single-use keys left. */
     data class NotNow(override val detail: String) : AppError

@@ -10,7 +10,7 @@ data class PayState(
     val qr: Qr = Qr.Hidden,
     /** The user asked for a QR before authenticating: show it once unlocked. */
     val qrWanted: Boolean = false,
-    val lastPayment: TxnItem? = null,
+    val lastTap: TapInfo? = null,
     val problem: AppError? = null,
 ) {
     sealed interface Auth {
@@ -33,7 +33,8 @@ data class PayState(
 sealed interface PayEvent {
     data object AuthRequested : PayEvent
 
-    data class Unlocked(val nowMs: Long, val windowSeconds: Int) : PayEvent
+    /** The core opened the payment window until [untilMs] (what unlock_for_payment returned). */
+    data class Unlocked(val untilMs: Long) : PayEvent
 
     data class AuthFailed(val problem: AppError?) : PayEvent
 
@@ -47,7 +48,7 @@ sealed interface PayEvent {
 
     data class Tick(val nowMs: Long) : PayEvent
 
-    data class PaymentCompleted(val txn: TxnItem) : PayEvent
+    data class TapCompleted(val tap: TapInfo) : PayEvent
 }
 
 /** What the screen must do besides redrawing. */
@@ -87,7 +88,7 @@ object PayReducer {
                 }
             is PayEvent.Unlocked -> {
                 val unlocked = state.copy(
-                    auth = PayState.Auth.Unlocked(event.nowMs + event.windowSeconds * 1_000L),
+                    auth = PayState.Auth.Unlocked(event.untilMs),
                     problem = null,
                 )
                 if (state.qrWanted) {
@@ -116,7 +117,7 @@ object PayReducer {
             is PayEvent.QrFailed -> PayStep(state.copy(qr = PayState.Qr.Hidden, problem = event.problem))
             PayEvent.QrClosed -> PayStep(state.copy(qr = PayState.Qr.Hidden, qrWanted = false))
             is PayEvent.Tick -> tick(state, event.nowMs)
-            is PayEvent.PaymentCompleted -> PayStep(state.copy(lastPayment = event.txn))
+            is PayEvent.TapCompleted -> PayStep(state.copy(lastTap = event.tap))
         }
 
     private fun tick(state: PayState, now: Long): PayStep {

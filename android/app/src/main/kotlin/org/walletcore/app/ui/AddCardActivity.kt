@@ -177,8 +177,9 @@ class AddCardActivity : Activity() {
                     .setNegativeButton(R.string.terms_decline) { _, _ -> go(AddCardEvent.DeclineTerms) }
                     .show()
             is AddCardStep.Otp -> {
-                find<TextView>(R.id.otp_prompt).text =
-                    (if (s.wrongTries > 0) getString(R.string.otp_wrong) + "\n" else "") + getString(R.string.otp_prompt, s.destinationHint)
+                val wrong = if (s.wrongTries > 0) getString(R.string.otp_wrong) + "\n" else ""
+                val left = s.attemptsLeft?.let { getString(R.string.otp_attempts_left, it) + "\n" } ?: ""
+                find<TextView>(R.id.otp_prompt).text = wrong + left + getString(R.string.otp_prompt, s.destinationHint)
             }
             is AddCardStep.Done -> {
                 toast(getString(R.string.add_card_done, s.card.label.ifBlank { schemeName(s.card.scheme) }))

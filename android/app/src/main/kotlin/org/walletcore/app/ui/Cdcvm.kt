@@ -12,8 +12,8 @@ import org.walletcore.app.logic.Outcome
 import org.walletcore.app.logic.PayReducer
 
 sealed interface CdcvmResult {
-    /** Verified and the core's payment window is open until [untilMs]. */
-    data class Unlocked(val nowMs: Long, val windowSeconds: Int) : CdcvmResult
+    /** Verified, and the core's payment window is open until [untilMs] (epoch ms). */
+    data class Unlocked(val untilMs: Long) : CdcvmResult
 
     data object Cancelled : CdcvmResult
 
@@ -61,10 +61,9 @@ class Cdcvm(private val activity: Activity, private val repository: WalletReposi
                         return
                     }
                 }
-                val window = PayReducer.PAYMENT_WINDOW_SECONDS
-                repository.unlockForPayment(window) { outcome ->
+                repository.unlockForPayment(PayReducer.PAYMENT_WINDOW_SECONDS) { outcome ->
                     when (outcome) {
-                        is Outcome.Ok -> onResult(CdcvmResult.Unlocked(System.currentTimeMillis(), window))
+                        is Outcome.Ok -> onResult(CdcvmResult.Unlocked(outcome.value))
                         is Outcome.Failed -> onResult(CdcvmResult.Failed(outcome.error))
                     }
                 }

@@ -19,6 +19,7 @@ import org.walletcore.app.R
 import org.walletcore.app.logic.CardItem
 import org.walletcore.app.logic.Channel
 import org.walletcore.app.logic.HistoryFilter
+import org.walletcore.app.logic.HistoryPaging
 import org.walletcore.app.logic.HistoryQueries
 import org.walletcore.app.logic.Outcome
 import org.walletcore.app.logic.Period
@@ -29,12 +30,10 @@ import org.walletcore.app.repository
 /** Payments with filters (card, kind, status, period), monthly totals per currency, paging. */
 class HistoryActivity : Activity() {
     private var filter = HistoryFilter()
+    private var paging = HistoryPaging()
     private var cards: List<CardItem> = emptyList()
     private val txns = TxnAdapter()
     private lateinit var loadMore: Button
-
-    /** Bumped on every new query so a late page of an old query is dropped. */
-    private var generation = 0
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -44,10 +43,7 @@ class HistoryActivity : Activity() {
         list.adapter = txns
         list.emptyView = findViewById(R.id.txn_empty)
         loadMore = find(R.id.load_more)
-        loadMore.setOnClickListener {
-            filter = filter.nextPage()
-            load(append = true)
-        }
+        loadMore.setOnClickListener { load(append = true) }
         find<Button>(R.id.sync).setOnClickListener {
             repository.sync { outcome ->
                 when (outcome) {
@@ -59,20 +55,23 @@ class HistoryActivity : Activity() {
                 }
             }
         }
+        // Item order matches the string arrays in res/values*/strings.xml.
+        val channels = listOf(null, Channel.NFC, Channel.QR_PRESENTED, Channel.QR_SCANNED)
         spinner(R.id.filter_channel, resources.getStringArray(R.array.history_channels).toList(), 0) {
-            filter.with(channel = listOf(null, Channel.CONTACTLESS, Channel.QR)[it])
+            filter.copy(channel = channels.getOrNull(it))
         }
+        val statuses = listOf(null, TxnStatus.APPROVED, TxnStatus.PENDING, TxnStatus.DECLINED, TxnStatus.REVERSED, TxnStatus.EXPIRED)
         spinner(R.id.filter_status, resources.getStringArray(R.array.history_statuses).toList(), 0) {
-            filter.with(status = listOf(null, TxnStatus.APPROVED, TxnStatus.PENDING, TxnStatus.DECLINED, TxnStatus.REVERSED)[it])
+            filter.copy(status = statuses.getOrNull(it))
         }
         val periods = listOf(Period.THIS_MONTH, Period.LAST_3_MONTHS, Period.THIS_YEAR, Period.ALL)
         spinner(R.id.filter_period, resources.getStringArray(R.array.history_periods).toList(), periods.indexOf(filter.period)) {
-            filter.with(period = periods[it])
+            filter.copy(period = periods.getOrElse(it) { Period.ALL })
         }
         repository.cards { outcome ->
             cards = (outcome as? Outcome.Ok)?.value.orEmpty()
             val labels = listOf(getString(R.string.history_all_cards)) + cards.map { "${it.label} ${it.last4}" }
-            spinner(R.id.filter_card, labels, 0) { filter.with(cardId = if (it == 0) null else cards[it - 1].id) }
+            spinner(R.id.filter_card, labels, 0) { filter.copy(cardId = cards.getOrNull(it - 1)?.id) }
         }
         reload()
     }
@@ -84,7 +83,7 @@ class HistoryActivity : Activity() {
         spinner.onItemSelectedListener = object : AdapterView.OnItemSelectedListener {
             override fun onItemSelected(parent: AdapterView<*>, view: View?, position: Int, rowId: Long) {
                 val next = toFilter(position)
-                if (next != filter.copy(page = 0)) {
+                if (next != filter) {
                     filter = next
                     reload()
                 }
@@ -95,29 +94,32 @@ class HistoryActivity : Activity() {
     }
 
     private fun reload() {
-        filter = filter.copy(page = 0)
+        paging = paging.restart()
         txns.items = emptyList()
         load(append = false)
         totals()
     }
 
     private fun load(append: Boolean) {
-        val mine = if (append) generation else ++generation
+        val generation = paging.generation
         val spec = HistoryQueries.build(filter, Instant.now(), ZoneId.systemDefault())
-        repository.history(spec) { outcome ->
-            if (mine != generation) return@history
+        loadMore.isEnabled = false
+        repository.history(spec, if (append) paging.next else null) { outcome ->
+            if (generation != paging.generation) return@history // an older query's page
             when (outcome) {
                 is Outcome.Ok -> {
-                    txns.items = (if (append) txns.items else emptyList()) + outcome.value
-                    loadMore.isEnabled = outcome.value.size == filter.pageSize
+                    val (records, next) = outcome.value
+                    txns.items = (if (append) txns.items else emptyList()) + records
+                    paging = paging.received(generation, next)
                 }
                 is Outcome.Failed -> toast(describe(outcome.error))
             }
+            loadMore.isEnabled = !paging.exhausted
         }
     }
 
     private fun totals() {
-        val spec = HistoryQueries.build(filter.copy(page = 0), Instant.now(), ZoneId.systemDefault())
+        val spec = HistoryQueries.build(filter, Instant.now(), ZoneId.systemDefault())
         repository.monthlyTotals(spec) { outcome ->
             val view = find<TextView>(R.id.totals)
             if (outcome !is Outcome.Ok) {
@@ -154,7 +156,8 @@ class HistoryActivity : Activity() {
             view.child<TextView>(R.id.txn_meta).text =
                 card + DateFormat.getMediumDateFormat(this@HistoryActivity).format(date) + " " +
                 DateFormat.getTimeFormat(this@HistoryActivity).format(date) + " · " + channelName(t.channel) + " · " + statusName(t.status)
-            view.child<TextView>(R.id.txn_amount).text = amount(t.amountMinor, t.currency)
+            view.child<TextView>(R.id.txn_amount).text =
+                t.amountMinor?.let { amount(it, t.currency) } ?: getString(R.string.history_no_amount)
             return view
         }
     }

@@ -21,7 +21,7 @@ import org.walletcore.app.logic.PayReducer
 import org.walletcore.app.logic.PayState
 import org.walletcore.app.logic.QrCode
 import org.walletcore.app.logic.QrRender
-import org.walletcore.app.logic.TxnItem
+import org.walletcore.app.logic.TapInfo
 import org.walletcore.app.repository
 
 /**
@@ -41,7 +41,7 @@ class PayActivity : Activity() {
             handler.postDelayed(this, TICK_MS)
         }
     }
-    private val onTap: (TxnItem) -> Unit = { dispatch(PayEvent.PaymentCompleted(it)) }
+    private val onTap: (TapInfo) -> Unit = { dispatch(PayEvent.TapCompleted(it)) }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -83,7 +83,7 @@ class PayActivity : Activity() {
             PayEffect.StartAuthentication ->
                 cdcvm.start { result ->
                     when (result) {
-                        is CdcvmResult.Unlocked -> dispatch(PayEvent.Unlocked(result.nowMs, result.windowSeconds))
+                        is CdcvmResult.Unlocked -> dispatch(PayEvent.Unlocked(result.untilMs))
                         CdcvmResult.Cancelled -> dispatch(PayEvent.AuthFailed(null))
                         is CdcvmResult.Failed -> dispatch(PayEvent.AuthFailed(result.error))
                     }
@@ -122,7 +122,9 @@ class PayActivity : Activity() {
         progress.visibility = visible
 
         find<TextView>(R.id.last_payment).text =
-            state.lastPayment?.let { getString(R.string.pay_done, amount(it.amountMinor, it.currency)) } ?: ""
+            state.lastTap?.let { tap ->
+                tap.amountMinor?.let { getString(R.string.pay_done, amount(it, tap.currency)) } ?: getString(R.string.pay_tap_done)
+            } ?: ""
         find<TextView>(R.id.problem).text = state.problem?.let { describe(it) } ?: ""
     }
 

@@ -17,8 +17,9 @@ import org.walletcore.app.repository
 
 /**
  * Pay a merchant-presented code. The app has no camera code of its own: a scanner app shares the
- * decoded text here (ACTION_SEND text/plain), or the user pastes it. The core parses it (EMVCo MPM
- * with its CRC, or China's URL codes) and pays it after cardholder verification.
+ * decoded text here (ACTION_SEND text/plain), or the user pastes it. The core reads it (EMVCo MPM
+ * with its CRC, or China's URL codes), says whether this wallet can pay it, and pays it after
+ * cardholder verification.
  */
 class ScanActivity : Activity() {
     private lateinit var code: EditText
@@ -74,7 +75,7 @@ class ScanActivity : Activity() {
         parsed = null
         show(null)
         if (trimmed.isEmpty()) return
-        repository.parseQr(trimmed) { outcome ->
+        repository.scanQr(trimmed) { outcome ->
             when (outcome) {
                 is Outcome.Ok -> {
                     parsed = trimmed to outcome.value
@@ -96,22 +97,19 @@ class ScanActivity : Activity() {
             pay.visibility = View.GONE
             return
         }
+        val name = info.name ?: getString(R.string.scan_unknown_merchant)
         merchant.text =
             when (info.kind) {
-                QrKind.EMV_MERCHANT -> {
-                    val name = info.name ?: getString(R.string.scan_unknown_merchant)
-                    if (info.city != null) getString(R.string.scan_merchant, name, info.city) else name
-                }
-                QrKind.UNIONPAY_URL -> getString(R.string.scan_kind_unionpay_url)
-                QrKind.ALIPAY_URL -> getString(R.string.scan_kind_alipay_url)
-                QrKind.WECHAT_URL -> getString(R.string.scan_kind_wechat_url)
+                QrKind.MERCHANT -> if (info.city != null) getString(R.string.scan_merchant, name, info.city) else name
+                QrKind.CONSUMER -> getString(R.string.scan_kind_cpm)
+                QrKind.LINK -> info.name ?: getString(R.string.scan_kind_link)
             }
         networks.text =
             listOfNotNull(
                 info.networks.takeIf { it.isNotEmpty() }?.let { getString(R.string.scan_networks, it.joinToString()) },
-                info.amountMinor?.let { getString(R.string.scan_fixed_amount, amount(it, info.currency ?: CNY)) },
+                info.amountMinor?.let { getString(R.string.scan_fixed_amount, amount(it, info.currency)) },
             ).joinToString("\n")
-        if (!info.payable) result.setText(R.string.scan_not_payable)
+        if (!info.payable) result.text = getString(R.string.scan_not_payable, info.reason)
         amount.visibility = if (info.payable && info.amountMinor == null) View.VISIBLE else View.GONE
         pay.visibility = if (info.payable) View.VISIBLE else View.GONE
     }
@@ -131,7 +129,11 @@ class ScanActivity : Activity() {
                     repository.payQr(text, null, typed) { outcome ->
                         pay.isEnabled = true
                         result.text = when (outcome) {
-                            is Outcome.Ok -> getString(R.string.pay_done, amount(outcome.value.amountMinor, outcome.value.currency))
+                            is Outcome.Ok -> {
+                                val txn = outcome.value
+                                val paid = txn.amountMinor ?: typed ?: info.amountMinor
+                                if (paid == null) getString(R.string.pay_tap_done) else getString(R.string.pay_done, amount(paid, txn.currency ?: info.currency))
+                            }
                             is Outcome.Failed -> describe(outcome.error)
                         }
                     }
@@ -144,8 +146,4 @@ class ScanActivity : Activity() {
         }
     }
 
-    private companion object {
-        /** Renminbi: what a code without a currency (China's URL codes) is paid in. */
-        const val CNY = 156
-    }
 }

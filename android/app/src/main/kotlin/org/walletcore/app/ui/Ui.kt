@@ -48,6 +48,7 @@ fun Context.describe(error: AppError): String =
         is AppError.Declined -> getString(R.string.error_declined, error.detail)
         is AppError.InvalidInput -> getString(R.string.error_invalid, error.detail)
         is AppError.NotNow -> getString(R.string.error_not_now, error.detail)
+        is AppError.OtpRejected -> getString(R.string.error_otp, error.attemptsLeft)
         is AppError.Other -> getString(R.string.error_other, error.detail)
     }
 
@@ -71,13 +72,25 @@ fun Context.statusName(status: TxnStatus): String =
             TxnStatus.APPROVED -> R.string.status_approved
             TxnStatus.DECLINED -> R.string.status_declined
             TxnStatus.REVERSED -> R.string.status_reversed
+            TxnStatus.EXPIRED -> R.string.status_expired
         },
     )
 
 fun Context.channelName(channel: Channel): String =
-    getString(if (channel == Channel.QR) R.string.channel_qr else R.string.channel_contactless)
+    getString(
+        when (channel) {
+            Channel.NFC -> R.string.channel_contactless
+            Channel.QR_PRESENTED -> R.string.channel_qr_presented
+            Channel.QR_SCANNED -> R.string.channel_qr_scanned
+        },
+    )
 
-fun Context.amount(minor: Long, currency: Int): String = Money.format(minor, currency, resources.configuration.locales[0])
+/** An amount in the user's locale; renminbi when the record names no currency (China's codes). */
+fun Context.amount(minor: Long, currency: Int?): String =
+    Money.format(minor, currency ?: CNY, resources.configuration.locales[0])
+
+/** ISO 4217 numeric code of the renminbi. */
+const val CNY = 156
 
 fun EditText.afterTextChanged(block: (Editable) -> Unit) =
     addTextChangedListener(object : TextWatcher {
