@@ -104,7 +104,7 @@ impl Wallet {
     /// (its keys are wiped here either way); a local test card changes only here.
     pub fn set_card_status(&self, id: &str, status: CardStatus) -> Result<(), WalletError> {
         if self.config.server.is_some() && self.is_token_card(id)? {
-            let reason = "USER";
+            let reason = "CUSTOMER_REQUEST";
             return self.with_token(|p, s| {
                 match status {
                     CardStatus::Suspended => p.suspend(s, id, reason),
