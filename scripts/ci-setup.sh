@@ -13,6 +13,11 @@ command -v zbarimg >/dev/null || need+=(zbar-tools)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v javac >/dev/null || need+=(default-jdk-headless)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
+# A real PC/SC stack for the vpcd test: pcscd with vsmartcard's virtual reader, and pyscard as
+# a terminal program independent of ours.
+command -v pcscd >/dev/null || need+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || ls /usr/lib/pcsc/drivers/*vpcd* >/dev/null 2>&1 || need+=(vsmartcard-vpcd)
+/usr/bin/python3 -c "import smartcard" 2>/dev/null || need+=(python3-pyscard)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -23,6 +28,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# Python peers: pyemv recomputes EMV cryptograms, jwcrypto decrypts our JWEs.
-# pyemv uses cryptography's TripleDES; the pin in requirements keeps a release where that works.
-python3 -m pip install -q --disable-pip-version-check -r tests/peers/requirements.txt
+# Python peers: pyemv recomputes EMV cryptograms, jwcrypto decrypts our JWEs (cryptography is
+# pinned below 49 in requirements.txt: pyemv calls its TripleDES from the old module path).
+peers="$(dirname "$0")/../tests/peers/requirements.txt"
+pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
+# Debian's own python3 refuses user installs (PEP 668) unless told.
+pip_install -r "$peers" || pip_install --break-system-packages -r "$peers"

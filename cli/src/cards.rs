@@ -14,7 +14,11 @@ pub fn init(home: &Home) -> Result<()> {
     let wallet = home.open_or_create()?;
     println!(
         "{} wallet in {}",
-        if existed { "Opened existing" } else { "Created" },
+        if existed {
+            "Opened existing"
+        } else {
+            "Created"
+        },
         home.dir.display()
     );
     println!(
@@ -79,7 +83,11 @@ pub fn print_added(info: &CardInfo, issuer_key: Option<&str>) {
         info.masked_pan,
         info.expiry,
         info.keys_left,
-        if info.is_default { " — default card" } else { "" }
+        if info.is_default {
+            " — default card"
+        } else {
+            ""
+        }
     );
 }
 

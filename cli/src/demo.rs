@@ -8,13 +8,15 @@ use wallet_core::card::Scheme;
 use wallet_core::qr as core_qr;
 use wallet_core::wallet::Wallet;
 
-
 pub fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let home = Home::new(dir.path().join("wallet"));
     home.create()?;
     let wallet = home.open_or_create()?;
-    println!("walletcore demo — a temporary wallet in {}", home.dir.display());
+    println!(
+        "walletcore demo — a temporary wallet in {}",
+        home.dir.display()
+    );
     println!("(software key wrapper: desktop only; a phone wraps the data key in the Keystore)\n");
 
     println!("== 1. Personalise one test card per scheme (sandbox issuer, well-known test key)");
@@ -32,7 +34,9 @@ pub fn run() -> Result<()> {
         ids.push(info.id);
     }
 
-    println!("\n== 2. Tap the default card (UnionPay qPBOC) for 12.34 CNY — the full APDU exchange");
+    println!(
+        "\n== 2. Tap the default card (UnionPay qPBOC) for 12.34 CNY — the full APDU exchange"
+    );
     let r = tap(&home, &wallet, &args(None, "12.34", 156, 156))?;
     crate::tap::print_human(&r);
 
@@ -70,8 +74,92 @@ pub fn run() -> Result<()> {
         qr::parse(payload, false)?;
     }
 
-    println!("\n== 7. History and this month's totals");
+    println!("\n== 7. The whole life of a tokenized card, against the sandbox token service");
+    token_service_life(&dir.path().join("server"))?;
+
+    println!("\n== 8. History and this month's totals (the test-card wallet)");
     print_history(&wallet)?;
+    Ok(())
+}
+
+/// Provision (with OTP), pay by tap and by QR, suspend, resume, sync, delete — over HTTPS on
+/// loopback with the CA pinned, the server started in this process.
+fn token_service_life(server_dir: &std::path::Path) -> Result<()> {
+    use crate::provision::{ProvisionArgs, provision};
+    use clap::Parser;
+    use wallet_core::store::CardStatus;
+
+    let server =
+        wallet_sandbox::server::start(wallet_sandbox::server::Config::ephemeral(server_dir))?;
+    println!(
+        "   token service at {} (CA {})",
+        server.url,
+        server.ca_path.display()
+    );
+    let home = Home::new(server_dir.with_file_name("tokenized-wallet"));
+    home.create()?;
+    // A test card whose issuer asks for an SMS OTP (see `wallet-sandbox test-cards`).
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: ProvisionArgs,
+    }
+    let wrap = Wrap::try_parse_from([
+        "provision",
+        "--server",
+        &server.url,
+        "--ca",
+        &server.ca_path.to_string_lossy(),
+        "--pan",
+        "6212340000000019",
+        "--expiry",
+        "12/35",
+        "--name",
+        "WANG FANG",
+        "--otp-from-sandbox",
+        &server_dir.to_string_lossy(),
+    ])?;
+    provision(&home, &wrap.args)?;
+    let wallet = home.open_wallet()?;
+    let card = wallet.cards()?.remove(0);
+    println!(
+        "   provisioned {} {} — token PAN, never the card number",
+        card.id, card.masked_pan
+    );
+
+    let r = tap(&home, &wallet, &args(None, "36.50", 156, 156))?;
+    print!("   tap 36.50 CNY:");
+    summary(&r);
+    let code = merchant_code()?;
+    let paid = wallet.pay_merchant_qr(&code, None, None)?;
+    println!(
+        "   scanned Lucky Noodles' code, paid 25.00 CNY: {} ({})",
+        if paid.approved {
+            "approved"
+        } else {
+            "declined"
+        },
+        paid.response_code
+    );
+    wallet.set_card_status(&card.id, CardStatus::Suspended)?;
+    println!(
+        "   suspended: keys wiped ({} left); a tap now finds no card",
+        wallet.card(&card.id)?.keys_left
+    );
+    wallet.set_card_status(&card.id, CardStatus::Active)?;
+    println!(
+        "   resumed: {} fresh keys",
+        wallet.card(&card.id)?.keys_left
+    );
+    let report = wallet.sync()?;
+    println!(
+        "   sync: {} events, {} statuses updated, {} keys added",
+        report.events_applied, report.statuses_updated, report.keys_added
+    );
+    print_history(&wallet)?;
+    wallet.set_card_status(&card.id, CardStatus::Deleted)?;
+    println!("   deleted: the token is gone at the service; history keeps its records");
+    server.shutdown();
     Ok(())
 }
 
@@ -141,7 +229,12 @@ fn print_history(wallet: &Wallet) -> Result<()> {
             rec.atc
         );
     }
-    for t in wallet.history_stats(&Default::default())? {
+    // Unused payment codes carry no amount: nothing was spent with them.
+    for t in wallet
+        .history_stats(&Default::default())?
+        .into_iter()
+        .filter(|t| t.currency.is_some())
+    {
         println!(
             "   {} {:<4}: {} payments, {} spent",
             t.month,

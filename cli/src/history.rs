@@ -171,12 +171,7 @@ pub fn stats(home: &Home, month: Option<&str>, card: Option<&str>, json: bool) -
     Ok(())
 }
 
-pub fn export(
-    home: &Home,
-    format: &str,
-    out: Option<&PathBuf>,
-    filter: &FilterArgs,
-) -> Result<()> {
+pub fn export(home: &Home, format: &str, out: Option<&PathBuf>, filter: &FilterArgs) -> Result<()> {
     let format = match format {
         "csv" => ExportFormat::Csv,
         "json" => ExportFormat::Json,

@@ -18,7 +18,11 @@ use wallet_core::card::Scheme;
 use wallet_core::store::CardStatus;
 
 #[derive(Parser)]
-#[command(name = "wallet", version, about = "walletcore: an EMV contactless + QR payment wallet, headless")]
+#[command(
+    name = "wallet",
+    version,
+    about = "walletcore: an EMV contactless + QR payment wallet, headless"
+)]
 struct Cli {
     /// The wallet's directory (default: $WALLET_HOME, else ~/.walletcore).
     #[arg(long, global = true)]
@@ -27,6 +31,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Create a wallet (desktop software key wrapper).
@@ -113,10 +119,18 @@ enum CardCommand {
         keys: u16,
     },
     /// Make a card the default (first in the PPSE).
-    Default { id: String },
-    Suspend { id: String },
-    Resume { id: String },
-    Delete { id: String },
+    Default {
+        id: String,
+    },
+    Suspend {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,7 +321,12 @@ fn run(cli: Cli) -> Result<i32> {
             ..
         } => history::stats(&home, month.as_deref(), card.as_deref(), json)?,
         Command::History {
-            command: Some(HistoryCommand::Export { format, out, filter }),
+            command:
+                Some(HistoryCommand::Export {
+                    format,
+                    out,
+                    filter,
+                }),
             ..
         } => history::export(&home, &format, out.as_ref(), &filter.into())?,
         Command::Provision(args) => provision::provision(&home, &args)?,
@@ -338,7 +357,7 @@ fn init_stderr_logger() {
         "error" => log::LevelFilter::Error,
         _ => log::LevelFilter::Info,
     };
-    if log::set_boxed_logger(Box::new(Stderr(level))).is_ok() {
+    if log::set_logger(Box::leak(Box::new(Stderr(level)))).is_ok() {
         log::set_max_level(level);
     }
 }

@@ -30,7 +30,12 @@ pub const PPSE: &[u8] = b"2PAY.SYS.DDF01";
 
 /// Every AID the card engine answers to. The Android `apduservice.xml` must list exactly these
 /// (plus the PPSE); a test derives the check from this list so the two cannot drift.
-pub const ALL_AIDS: [&[u8]; 4] = [&AID_UNIONPAY_DEBIT, &AID_UNIONPAY_CREDIT, &AID_VISA, &AID_MASTERCARD];
+pub const ALL_AIDS: [&[u8]; 4] = [
+    &AID_UNIONPAY_DEBIT,
+    &AID_UNIONPAY_CREDIT,
+    &AID_VISA,
+    &AID_MASTERCARD,
+];
 
 impl Scheme {
     pub fn name(self) -> &'static str {
@@ -49,7 +54,9 @@ impl std::str::FromStr for Scheme {
             "unionpay" | "upi" | "cup" => Ok(Scheme::UnionPay),
             "visa" => Ok(Scheme::Visa),
             "mastercard" | "mc" => Ok(Scheme::Mastercard),
-            other => Err(format!("unknown scheme '{other}' (unionpay, visa, mastercard)")),
+            other => Err(format!(
+                "unknown scheme '{other}' (unionpay, visa, mastercard)"
+            )),
         }
     }
 }
@@ -100,7 +107,12 @@ pub fn mask_pan(pan: &str) -> String {
     if pan.len() <= 8 {
         return "*".repeat(pan.len());
     }
-    format!("{}{}{}", &pan[..4], "*".repeat(pan.len() - 8), &pan[pan.len() - 4..])
+    format!(
+        "{}{}{}",
+        &pan[..4],
+        "*".repeat(pan.len() - 8),
+        &pan[pan.len() - 4..]
+    )
 }
 
 /// One pre-derived single-use session key and the ATC it belongs to.

@@ -9,8 +9,8 @@ pub fn exponent(currency: u16) -> u32 {
     match currency {
         // no minor unit: CLP, ISK, JPY, KRW, PYG, UGX, VND, XAF, XOF, XPF, BIF, DJF, GNF, KMF,
         // RWF, VUV
-        152 | 352 | 392 | 410 | 600 | 800 | 704 | 950 | 952 | 953 | 108 | 262 | 324 | 174
-        | 646 | 548 => 0,
+        152 | 352 | 392 | 410 | 600 | 800 | 704 | 950 | 952 | 953 | 108 | 262 | 324 | 174 | 646
+        | 548 => 0,
         // three decimals: BHD, IQD, JOD, KWD, LYD, OMR, TND
         48 | 368 | 400 | 414 | 434 | 512 | 788 => 3,
         _ => 2,
@@ -138,7 +138,9 @@ mod tests {
 
     #[test]
     fn rejects_what_a_terminal_could_not_send() {
-        for bad in ["", ".", "-1", "+1", "1e3", "1,000", "12.", "abc", "1.2.3", " 1"] {
+        for bad in [
+            "", ".", "-1", "+1", "1e3", "1,000", "12.", "abc", "1.2.3", " 1",
+        ] {
             assert!(parse_amount(bad, 156).is_err(), "{bad:?}");
         }
         assert!(matches!(

@@ -214,6 +214,13 @@ fn a_missing_directory_is_a_clear_error() {
         matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("does not exist")),
         "{err:?}"
     );
+    let no_home = home.path().join("not-created-yet");
+    let err = Store::open(&no_home, wrapper(home.path())).err().unwrap();
+    assert!(
+        matches!(err, StoreError::Unwritable { ref reason, .. } if reason.contains("home")),
+        "{err:?}"
+    );
+    assert!(!no_home.exists(), "no file is created in place of the home");
 }
 
 /// Root ignores file permissions, so as root the permission test re-runs itself without the
@@ -403,4 +410,66 @@ fn quarantine_names_never_collide() {
     seen.dedup();
     assert_eq!(seen.len(), 3);
     assert_eq!(quarantined_files(home.path()).len(), 3);
+}
+
+/// Pages of `table` (or index) of the given dbstat page type, found with SQLite's own dbstat.
+fn pages_of(dir: &Path, name: &str, pagetype: &str) -> Vec<usize> {
+    let c = Connection::open(db(dir)).unwrap();
+    let mut stmt = c
+        .prepare("SELECT pageno FROM dbstat WHERE name = ?1 AND pagetype = ?2 ORDER BY pageno")
+        .unwrap();
+    stmt.query_map([name, pagetype], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|p| p.unwrap() as usize)
+        .collect()
+}
+
+fn clobber_page(dir: &Path, bytes: &[u8], pageno: usize) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    let at = (pageno - 1) * 4096;
+    b[at..at + 12].fill(0xFF);
+    fs::write(db(dir), &b).unwrap();
+    b
+}
+
+#[test]
+fn a_large_history_is_checked_table_by_table_at_open_and_whole_by_verify() {
+    let home = tempfile::tempdir().unwrap();
+    populated(home.path(), 16_000);
+    let clean = fs::read(db(home.path())).unwrap();
+    assert!(
+        clean.len() as u64 > wallet_core::store::FULL_CHECK_MAX_BYTES,
+        "size {}",
+        clean.len()
+    );
+
+    // Damage in the history: open still works (payments do not wait for a full scan) ...
+    let records = pages_of(home.path(), "records", "leaf");
+    clobber_page(home.path(), &clean, records[records.len() / 2]);
+    let s = open(home.path());
+    assert_eq!(s.remaining_keys("c1").unwrap(), 5, "the ledger is readable");
+    // ... verify finds it, and so does reading the damaged page.
+    assert!(matches!(s.verify(), Err(StoreError::Corrupt(_))));
+    let walked = (|| -> Result<(), StoreError> {
+        let mut cursor = None;
+        loop {
+            let page = s.records(&Default::default(), cursor.as_ref(), 1000)?;
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(()),
+            }
+        }
+    })();
+    assert!(matches!(walked, Err(StoreError::Corrupt(_))), "{walked:?}");
+    drop(s);
+    let moved = quarantine(&db(home.path())).unwrap();
+    assert!(moved.exists());
+    assert!(open(home.path()).cards().unwrap().is_empty());
+
+    // Damage in the key ledger of a large file is caught at open.
+    fs::remove_file(db(home.path())).unwrap();
+    fs::write(db(home.path()), &clean).unwrap();
+    let keys = pages_of(home.path(), "session_keys", "leaf");
+    let damaged = clobber_page(home.path(), &clean, keys[0]);
+    assert_quarantines(home.path(), &damaged);
 }

@@ -118,3 +118,41 @@ fn a_spent_key_leaves_no_ciphertext_behind() {
     let s = open(home.path());
     assert_eq!(s.remaining_keys("c").unwrap(), 2);
 }
+
+#[test]
+fn other_modules_seal_their_own_columns_through_write() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = open(home.path());
+    let place = wallet_core::store::Place::new("meta", 7, "value");
+    s.write(|tx, sealer| {
+        let sealed = sealer.seal(place, b"device signing key handle")?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('test', ?1)",
+            [sealed],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    // An error inside `write` rolls everything back.
+    let failed: Result<(), _> = s.write(|tx, _| {
+        tx.execute("DELETE FROM meta WHERE key = 'test'", [])?;
+        Err(wallet_core::store::StoreError::Invalid(
+            "changed my mind".into(),
+        ))
+    });
+    assert!(failed.is_err());
+    drop(s);
+    let s = open(home.path());
+    let sealed: Vec<u8> = s
+        .connection()
+        .query_row("SELECT value FROM meta WHERE key = 'test'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        &s.sealer().open(place, &sealed).unwrap()[..],
+        b"device signing key handle"
+    );
+    let elsewhere = wallet_core::store::Place::new("meta", 8, "value");
+    assert!(s.sealer().open(elsewhere, &sealed).is_err());
+}

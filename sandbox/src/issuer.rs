@@ -143,7 +143,30 @@ struct IssuedCard {
     seen: HashSet<u16>,
 }
 
-/// The sandbox issuer. Not persistent: a process holds the cards it personalised.
+/// The issuer's whole state, for a desktop test bench that keeps it in a file between runs
+/// (`wallet card add-test` in one process, `wallet tap` in the next). It holds issuer master
+/// keys in hex: sandbox data, never a production key store.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct IssuerState {
+    /// Scheme -> IMK hex.
+    pub master_keys: Vec<(Scheme, String)>,
+    pub cards: Vec<IssuedCardState>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IssuedCardState {
+    pub pan: String,
+    pub psn: u8,
+    pub cvn: Cvn,
+    pub cvm_limit_minor: u64,
+    pub first_atc: u16,
+    pub last_atc: u16,
+    /// ATCs already authorised (a replay of one is declined).
+    pub seen: Vec<u16>,
+}
+
+/// The sandbox issuer. In memory; [`Issuer::state`] / [`Issuer::from_state`] carry it between
+/// processes.
 pub struct Issuer {
     master_keys: HashMap<Scheme, Key16>,
     cards: HashMap<(String, u8), IssuedCard>,
@@ -162,6 +185,58 @@ impl Issuer {
             }
         }
         issuer
+    }
+
+    /// Everything needed to rebuild this issuer in another process.
+    pub fn state(&self) -> IssuerState {
+        let mut master_keys: Vec<_> = self
+            .master_keys
+            .iter()
+            .map(|(s, k)| (*s, hex::encode_upper(k.as_bytes())))
+            .collect();
+        master_keys.sort_by_key(|(s, _)| s.name());
+        let mut cards: Vec<_> = self
+            .cards
+            .iter()
+            .map(|((pan, psn), c)| {
+                let mut seen: Vec<u16> = c.seen.iter().copied().collect();
+                seen.sort_unstable();
+                IssuedCardState {
+                    pan: pan.clone(),
+                    psn: *psn,
+                    cvn: c.cvn,
+                    cvm_limit_minor: c.cvm_limit_minor,
+                    first_atc: *c.atcs.start(),
+                    last_atc: *c.atcs.end(),
+                    seen,
+                }
+            })
+            .collect();
+        cards.sort_by(|a, b| (&a.pan, a.psn).cmp(&(&b.pan, b.psn)));
+        IssuerState { master_keys, cards }
+    }
+
+    /// Rebuild an issuer from [`Issuer::state`]. `None` if a key is not 32 hex digits.
+    pub fn from_state(state: &IssuerState) -> Option<Self> {
+        let mut issuer = Self {
+            master_keys: HashMap::new(),
+            cards: HashMap::new(),
+        };
+        for (scheme, hex) in &state.master_keys {
+            issuer.master_keys.insert(*scheme, Key16::from_hex(hex)?);
+        }
+        for c in &state.cards {
+            issuer.cards.insert(
+                (c.pan.clone(), c.psn),
+                IssuedCard {
+                    cvn: c.cvn,
+                    cvm_limit_minor: c.cvm_limit_minor,
+                    atcs: c.first_atc..=c.last_atc,
+                    seen: c.seen.iter().copied().collect(),
+                },
+            );
+        }
+        Some(issuer)
     }
 
     /// Replace one scheme's issuer master key.

@@ -189,7 +189,7 @@ pub fn icc_master_key_option_b(imk: &Key16, pan: &str, psn: u8) -> Key16 {
     }
     // Y = PAN || PSN, left-padded with one 0 digit to an even length, as bytes.
     let digits = pan_psn_digits(pan, psn);
-    let odd = (pan.len() + 2) % 2 == 1;
+    let odd = pan.len() % 2 == 1; // PAN digits + 2 PSN digits has the PAN's parity
     let padded: Vec<u8> = odd.then_some(b'0').into_iter().chain(digits).collect();
     let y: Vec<u8> = padded
         .chunks(2)

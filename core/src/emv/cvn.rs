@@ -119,8 +119,8 @@ const MCHIP_IAD_LEN: usize = 18; // DKI CVN CVR(6) DAC/IDN(2) counters(8)
 const UNIONPAY_IAD_LEN: usize = 8; // 07 DKI CVN 03 CVR(3) algorithm
 
 impl AcInput {
-    /// `9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 82 9F36` (EMV Book 2 Annex A1.2's minimum set),
-    /// which every CVN here MACs before its IAD-derived tail.
+    /// `9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 82 9F36` (EMV Book 2's recommended minimum data for
+    /// application cryptograms), which every CVN here MACs before its IAD-derived tail.
     pub fn common_data(&self) -> Vec<u8> {
         let mut data = Vec::with_capacity(43 + self.iad.len());
         data.extend_from_slice(&self.amount);

@@ -1,16 +1,22 @@
 //! The local transaction ledger the user sees: one record per tap or QR payment, written in the
 //! same SQLite transaction that spent its key (see [`crate::store`]'s `KeyLedger`).
 //!
-//! - **Writes** ([`write`]): the ledger inserts taps and presented codes as `pending`;
-//!   [`Store::record`](crate::store::Store::record) adds scanned-code payments; [`Store::import`](crate::store::Store::import) restores records from the
-//!   server after a fresh start. A unique index (card, ATC) — (card, cryptogram hash) for scanned
-//!   codes — makes every insert idempotent: re-importing or retrying never duplicates.
-//! - **Sync**: [`Store::pending`](crate::store::Store::pending) lists what to ask the server about; [`Store::set_status`](crate::store::Store::set_status) /
-//!   [`Store::apply_statuses`](crate::store::Store::apply_statuses) apply answers. Applying the same answer twice is a no-op and
-//!   records are only ever updated by sync, so an interrupted sync loses and duplicates nothing.
+//! - **Writes** ([`write`](mod@write)): the ledger inserts taps and presented codes as
+//!   `pending`; [`Store::record`] adds scanned-code payments; [`Store::import`] restores records
+//!   from the server after a fresh start. A unique index on (card, ATC) — (card, cryptogram hash)
+//!   for scanned codes — makes every insert idempotent: re-importing or retrying never duplicates.
+//! - **Sync**: [`Store::pending`] lists what to ask the server about; [`Store::set_status`] and
+//!   [`Store::apply_statuses`] apply answers. Applying an answer twice is a no-op and sync only
+//!   ever updates statuses, so an interrupted sync loses and duplicates nothing.
 //! - **Queries** ([`query`]): newest first, keyset pagination with an opaque [`Cursor`], filters.
 //! - **Stats** ([`stats`]): monthly totals from a rollup table kept in step with every write.
 //! - **Export** ([`export`]): CSV and JSON streamed row by row to any `Write`.
+//!
+//! [`Store::record`]: crate::store::Store::record
+//! [`Store::import`]: crate::store::Store::import
+//! [`Store::pending`]: crate::store::Store::pending
+//! [`Store::set_status`]: crate::store::Store::set_status
+//! [`Store::apply_statuses`]: crate::store::Store::apply_statuses
 //!
 //! # Searching encrypted merchant names
 //!

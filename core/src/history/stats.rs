@@ -8,6 +8,8 @@ use crate::store::clock::{civil_from_ms, ms_from_civil};
 use crate::store::{Store, StoreError, cards};
 use rusqlite::types::Value;
 use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A calendar month (UTC).
@@ -147,6 +149,9 @@ impl MonthlyTotal {
     }
 }
 
+/// Newest month first, then currency, then card.
+type OutputOrder = (Reverse<Month>, Option<u16>, Option<String>);
+
 impl Store {
     /// Monthly totals, newest month first, then by currency (and card).
     pub fn monthly_totals(&self, q: &StatsQuery) -> Result<Vec<MonthlyTotal>, StoreError> {
@@ -161,15 +166,23 @@ impl Store {
             params.push(Value::Integer(cards::require(&tx, card)?.card_ref));
             conds.push("card_ref = ?3".into());
         }
-        let card_col = if q.by_card { "card_ref" } else { "NULL" };
-        let sql = format!(
-            "SELECT month, {card_col}, currency, status, sum(count), sum(total) FROM monthly_totals
-             WHERE {} GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 3, 2, 4",
-            conds.join(" AND ")
-        );
+        // Per card, the rollup rows are the answer (a primary-key range, no grouping); across
+        // cards, SQLite adds them up. Either way a few thousand rows at most, sorted below.
+        let sql = if q.by_card {
+            format!(
+                "SELECT month, card_ref, currency, status, count, total FROM monthly_totals WHERE {}",
+                conds.join(" AND ")
+            )
+        } else {
+            format!(
+                "SELECT month, NULL, currency, status, sum(count), sum(total) FROM monthly_totals
+                 WHERE {} GROUP BY month, currency, status",
+                conds.join(" AND ")
+            )
+        };
         let mut stmt = tx.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        let mut out: Vec<MonthlyTotal> = Vec::new();
+        let mut out: BTreeMap<OutputOrder, MonthlyTotal> = BTreeMap::new();
         while let Some(row) = rows.next()? {
             let month_key: i64 = row.get(0)?;
             let card_ref: Option<i64> = row.get(1)?;
@@ -189,11 +202,9 @@ impl Store {
                 count: u64::try_from(row.get::<_, i64>(4)?).map_err(|_| corrupt("count"))?,
                 total_minor: u64::try_from(row.get::<_, i64>(5)?).map_err(|_| corrupt("total"))?,
             };
-            let same = out.last().is_some_and(|t| {
-                t.month == month && t.card_id == card_id && t.currency == currency
-            });
-            if !same {
-                out.push(MonthlyTotal {
+            let total = out
+                .entry((Reverse(month), currency, card_id.clone()))
+                .or_insert_with(|| MonthlyTotal {
                     month,
                     card_id,
                     currency,
@@ -203,12 +214,9 @@ impl Store {
                     reversed: Sum::default(),
                     expired: Sum::default(),
                 });
-            }
-            if let Some(t) = out.last_mut() {
-                *t.sum_mut(status) = sum;
-            }
+            *total.sum_mut(status) = sum;
         }
-        Ok(out)
+        Ok(out.into_values().collect())
     }
 }
 

@@ -42,7 +42,7 @@ pub(crate) fn month_key(ms: i64) -> i64 {
 /// Add `count`/`total` to one rollup cell (negative to take away); empty cells are removed.
 fn adjust_totals(
     conn: &Connection,
-    created_at: i64,
+    month: i64,
     card_ref: i64,
     currency: Option<u16>,
     status: Status,
@@ -50,7 +50,7 @@ fn adjust_totals(
     total: i64,
 ) -> Result<(), StoreError> {
     let key = params![
-        month_key(created_at),
+        month,
         card_ref,
         currency.unwrap_or(0),
         status.code(),
@@ -70,7 +70,7 @@ fn adjust_totals(
              WHERE month = ?1 AND card_ref = ?2 AND currency = ?3 AND status = ?4 AND count <= 0",
         )?
         .execute(params![
-            month_key(created_at),
+            month,
             card_ref,
             currency.unwrap_or(0),
             status.code()
@@ -96,39 +96,60 @@ fn check_code(what: &str, v: Option<u16>) -> Result<(), StoreError> {
     }
 }
 
-/// Insert one record inside the caller's transaction; returns its id. A record that already
-/// exists (same card and ATC, or same scanned payment) is [`StoreError::DuplicateRecord`], and
-/// the caller's transaction is still usable.
-pub(crate) fn insert(
-    conn: &Connection,
-    sealer: &Sealer,
-    card_ref: i64,
-    draft: &TxnDraft,
-    status: Status,
-    created_at: i64,
-    updated_at: i64,
-) -> Result<i64, StoreError> {
-    let amount = amount_i64(draft.amount_minor)?;
-    check_code("currency", draft.currency)?;
-    check_code("country", draft.country)?;
-    if created_at < 0 {
-        return Err(StoreError::Invalid(
-            "timestamps before 1970 are not payments".into(),
-        ));
+/// A `monthly_totals` key: month (YYYYMM), card ref, currency, status.
+type RollupCell = (i64, i64, Option<u16>, Status);
+
+/// Inserts records inside the caller's transaction: ids handed out in sequence, the monthly
+/// rollup added up in memory and written once by [`Inserter::finish`]. A record that already
+/// exists (same card and ATC, or same scanned payment) is [`StoreError::DuplicateRecord`]; the
+/// transaction stays usable and the id is not spent.
+pub(crate) struct Inserter<'c> {
+    conn: &'c Connection,
+    stmt: rusqlite::CachedStatement<'c>,
+    next_id: i64,
+    totals: HashMap<RollupCell, (i64, i64)>,
+}
+
+impl<'c> Inserter<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Inserter {
+            conn,
+            stmt: conn.prepare_cached(
+                "INSERT INTO records (id, card_ref, channel, status, amount_minor, currency, country, atc, un,
+                                      cryptogram_sha256, cdcvm, merchant, note, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14)",
+            )?,
+            next_id: cards::next_id(conn, "records")?,
+            totals: HashMap::new(),
+        })
     }
-    let id = cards::next_id(conn, "records")?;
-    let merchant = draft
-        .merchant
-        .as_deref()
-        .map(|m| sealer.seal(merchant_place(id), m.as_bytes()))
-        .transpose()?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO records (id, card_ref, channel, status, amount_minor, currency, country, atc, un,
-                                  cryptogram_sha256, cdcvm, merchant, note, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14)",
-        )?
-        .execute(params![
+
+    /// Insert one record; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push(
+        &mut self,
+        sealer: &Sealer,
+        card_ref: i64,
+        draft: &TxnDraft,
+        status: Status,
+        created_at: i64,
+        updated_at: i64,
+    ) -> Result<i64, StoreError> {
+        let amount = amount_i64(draft.amount_minor)?;
+        check_code("currency", draft.currency)?;
+        check_code("country", draft.country)?;
+        if created_at < 0 {
+            return Err(StoreError::Invalid(
+                "timestamps before 1970 are not payments".into(),
+            ));
+        }
+        let id = self.next_id;
+        let merchant = draft
+            .merchant
+            .as_deref()
+            .map(|m| sealer.seal(merchant_place(id), m.as_bytes()))
+            .transpose()?;
+        let inserted = self.stmt.execute(params![
             id,
             card_ref,
             channel_code(draft.channel),
@@ -144,25 +165,48 @@ pub(crate) fn insert(
             created_at,
             updated_at,
         ]);
-    match inserted {
-        Ok(_) => {}
-        Err(e) if e.extended_code() == Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE) => {
-            return Err(StoreError::DuplicateRecord {
-                card: draft.card_id.clone(),
-                atc: draft.atc,
-            });
+        match inserted {
+            Ok(_) => {}
+            Err(e) if e.extended_code() == Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE) => {
+                return Err(StoreError::DuplicateRecord {
+                    card: draft.card_id.clone(),
+                    atc: draft.atc,
+                });
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
+        self.next_id += 1;
+        let cell = self
+            .totals
+            .entry((month_key(created_at), card_ref, draft.currency, status))
+            .or_default();
+        cell.0 += 1;
+        cell.1 += amount.unwrap_or(0);
+        Ok(id)
     }
-    adjust_totals(
-        conn,
-        created_at,
-        card_ref,
-        draft.currency,
-        status,
-        1,
-        amount.unwrap_or(0),
-    )?;
+
+    /// Write the rollup of what was inserted.
+    pub(crate) fn finish(self) -> Result<(), StoreError> {
+        for ((month, card_ref, currency, status), (count, total)) in self.totals {
+            adjust_totals(self.conn, month, card_ref, currency, status, count, total)?;
+        }
+        Ok(())
+    }
+}
+
+/// Insert one record inside the caller's transaction; returns its id.
+pub(crate) fn insert(
+    conn: &Connection,
+    sealer: &Sealer,
+    card_ref: i64,
+    draft: &TxnDraft,
+    status: Status,
+    created_at: i64,
+    updated_at: i64,
+) -> Result<i64, StoreError> {
+    let mut inserter = Inserter::new(conn)?;
+    let id = inserter.push(sealer, card_ref, draft, status, created_at, updated_at)?;
+    inserter.finish()?;
     Ok(id)
 }
 
@@ -233,7 +277,7 @@ fn apply_status(conn: &Connection, id: i64, to: Status, now: i64) -> Result<bool
     let amount = cur.amount.unwrap_or(0);
     adjust_totals(
         conn,
-        cur.created_at,
+        month_key(cur.created_at),
         cur.card_ref,
         cur.currency,
         cur.status,
@@ -242,7 +286,7 @@ fn apply_status(conn: &Connection, id: i64, to: Status, now: i64) -> Result<bool
     )?;
     adjust_totals(
         conn,
-        cur.created_at,
+        month_key(cur.created_at),
         cur.card_ref,
         cur.currency,
         to,
@@ -289,6 +333,7 @@ impl Store {
         let mut refs: HashMap<String, i64> = HashMap::new();
         let mut spent: HashMap<i64, u16> = HashMap::new();
         let mut summary = ImportSummary::default();
+        let mut inserter = Inserter::new(&tx)?;
         for item in records {
             let card_ref = match refs.get(&item.draft.card_id) {
                 Some(r) => *r,
@@ -299,8 +344,7 @@ impl Store {
                 }
             };
             let created = item.created_at_ms;
-            match insert(
-                &tx,
+            match inserter.push(
                 &self.sealer,
                 card_ref,
                 &item.draft,
@@ -317,6 +361,7 @@ impl Store {
                 *top = (*top).max(item.draft.atc);
             }
         }
+        inserter.finish()?;
         for (card_ref, atc) in spent {
             tx.execute(
                 "UPDATE cards SET last_atc = max(coalesce(last_atc, 0), ?2) WHERE ref = ?1",
@@ -385,7 +430,7 @@ impl Store {
         let amount = cur.amount.unwrap_or(0);
         adjust_totals(
             &tx,
-            cur.created_at,
+            month_key(cur.created_at),
             cur.card_ref,
             cur.currency,
             cur.status,

@@ -166,22 +166,28 @@ impl QrSymbol {
         let px = modules * scale as usize;
         let px_u32 = u32::try_from(px).map_err(|_| RenderError::Scale)?;
         let row_bytes = px.div_ceil(8);
+        let scale = scale as usize;
         let mut pixels = vec![0u8; row_bytes * px];
-        for (y, row) in pixels.chunks_exact_mut(row_bytes).enumerate() {
-            let my = y / scale as usize;
-            for x in 0..px {
+        // Build one pixel row per module row and repeat it `scale` times.
+        for (my, rows) in pixels.chunks_exact_mut(row_bytes * scale).enumerate() {
+            let (first, copies) = rows.split_at_mut(row_bytes);
+            for x in (0..px).filter(|x| !self.dark(x / scale, my)) {
                 // Bit set = white in 1-bit greyscale.
-                if !self.dark(x / scale as usize, my)
-                    && let Some(b) = row.get_mut(x / 8)
-                {
+                if let Some(b) = first.get_mut(x / 8) {
                     *b |= 0x80 >> (x % 8);
                 }
+            }
+            for copy in copies.chunks_exact_mut(row_bytes) {
+                copy.copy_from_slice(first);
             }
         }
         let mut out = Vec::new();
         let mut enc = png::Encoder::new(&mut out, px_u32, px_u32);
         enc.set_color(png::ColorType::Grayscale);
         enc.set_depth(png::BitDepth::One);
+        // Two-tone 1-bit images compress well even with the fast DEFLATE; the default level
+        // spends most of the PNG's time for a few percent.
+        enc.set_compression(png::Compression::Fast);
         let mut writer = enc
             .write_header()
             .map_err(|e| RenderError::Png(e.to_string()))?;

@@ -13,7 +13,9 @@ pub enum WalletError {
     /// can resync from the server.
     #[error("the wallet database was damaged ({reason}) and moved aside to {}", path.display())]
     Quarantined { path: PathBuf, reason: String },
-    #[error("the wallet was written by a newer version (schema {found}, this build reads up to {supported})")]
+    #[error(
+        "the wallet was written by a newer version (schema {found}, this build reads up to {supported})"
+    )]
     NewerSchema { found: u32, supported: u32 },
     /// The data key could not be unwrapped (Android: the Keystore key was invalidated, e.g. by
     /// a biometric enrolment change — the cards must be added again).

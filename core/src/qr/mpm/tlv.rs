@@ -7,8 +7,6 @@
 //! The reader never panics and allocates only the output vector (and a message on a fault):
 //! values borrow the input, and characters are counted as it goes, without an index table.
 
-use std::fmt;
-
 /// What a length field counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -60,14 +58,6 @@ pub fn read(s: &str, unit: Unit) -> (Vec<Object<'_>>, Option<Fault>) {
         }
     }
     (out, None)
-}
-
-/// Does `s` read cleanly as nested data objects? (Templates: 26–51, 62, 64, 80–99.)
-pub fn read_all(s: &str, unit: Unit) -> Result<Vec<Object<'_>>, Fault> {
-    match read(s, unit) {
-        (objs, None) => Ok(objs),
-        (_, Some(f)) => Err(f),
-    }
 }
 
 /// One object at the start of `rest`: the object, and the bytes and units it spans.
@@ -122,15 +112,6 @@ fn two_digits(bytes: &[u8], at: usize) -> Option<u8> {
     match bytes.get(at..at + 2)? {
         &[a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
         _ => None,
-    }
-}
-
-impl fmt::Display for Unit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Unit::Chars => "characters",
-            Unit::Bytes => "UTF-8 bytes",
-        })
     }
 }
 

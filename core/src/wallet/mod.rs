@@ -9,9 +9,9 @@ use crate::card::{CardProfile, Personalisation, Scheme, mask_pan};
 use crate::emv::apdu::StatusWord;
 use crate::emv::crypto::Key16;
 use crate::hce::Engine;
+use crate::history::Status;
 use crate::history::query::{Cursor, Filter, Page};
 use crate::history::stats::{MonthlyTotal, StatsQuery};
-use crate::history::Status;
 use crate::ledger::{Channel, KeyLedger, LedgerError, TxnDraft};
 use crate::qr::cpm::{PaymentCode, PresentConfig, PresentContext, Presenter};
 use crate::store::cards::{CardEntry, CardStatus};
@@ -22,7 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod error;
+mod provisioning;
+mod qr_pay;
 pub use error::WalletError;
+pub use qr_pay::MerchantPayment;
 
 /// Where the wallet lives and whom it talks to.
 #[derive(Debug, Clone)]
@@ -130,7 +133,10 @@ struct Inner {
 
 pub struct Wallet {
     config: WalletConfig,
+    wrapper: Arc<dyn KeyWrapper>,
     inner: Mutex<Inner>,
+    /// The token service side, opened on first use (see [`provisioning`]).
+    token: Mutex<Option<provisioning::TokenSide>>,
     presenter: Presenter,
     events: RwLock<Option<Arc<dyn EventSink>>>,
 }
@@ -146,7 +152,7 @@ impl std::fmt::Debug for Wallet {
 impl Wallet {
     /// Open (or create) the wallet in `config.home`, unwrapping its data key with `wrapper`.
     pub fn open(config: WalletConfig, wrapper: Arc<dyn KeyWrapper>) -> Result<Wallet, WalletError> {
-        let store = Store::open(&config.home, wrapper)?;
+        let store = Store::open(&config.home, wrapper.clone())?;
         let mut engine = Engine::new(Vec::new()).map_err(|e| WalletError::Internal {
             reason: e.to_string(),
         })?;
@@ -158,6 +164,8 @@ impl Wallet {
         });
         let wallet = Wallet {
             config,
+            wrapper,
+            token: Mutex::new(None),
             inner: Mutex::new(Inner {
                 store,
                 engine,
@@ -232,13 +240,6 @@ impl Wallet {
         self.reload_cards(&mut inner)
     }
 
-    /// Suspend (keys wiped; the card stops answering terminals), resume or delete a card.
-    pub fn set_card_status(&self, id: &str, status: CardStatus) -> Result<(), WalletError> {
-        let mut inner = self.lock_inner();
-        inner.store.set_card_status(id, status)?;
-        self.reload_cards(&mut inner)
-    }
-
     // ---- paying -----------------------------------------------------------------------------
 
     /// The cardholder has just been verified on the device (biometric or device credential):
@@ -293,7 +294,9 @@ impl Wallet {
         if let Some(id) = card_id {
             let entry = inner.store.card(id)?;
             if entry.status != CardStatus::Active {
-                return Err(WalletError::CardNotActive { card: id.to_owned() });
+                return Err(WalletError::CardNotActive {
+                    card: id.to_owned(),
+                });
             }
         }
         inner.pay_with = card_id.map(str::to_owned);
@@ -307,7 +310,10 @@ impl Wallet {
             .store
             .cards()?
             .into_iter()
-            .find(|e| crate::emv::crypto::ct_eq(e.profile.token_pan.as_bytes(), pan.as_bytes()) && e.profile.psn == psn)
+            .find(|e| {
+                crate::emv::crypto::ct_eq(e.profile.token_pan.as_bytes(), pan.as_bytes())
+                    && e.profile.psn == psn
+            })
             .map(|e| e.profile.id))
     }
 
@@ -348,7 +354,9 @@ impl Wallet {
                 Some(id) => {
                     let entry = store.card(id)?;
                     if entry.status != CardStatus::Active {
-                        return Err(WalletError::CardNotActive { card: id.to_owned() });
+                        return Err(WalletError::CardNotActive {
+                            card: id.to_owned(),
+                        });
                     }
                     entry.profile
                 }
@@ -455,22 +463,27 @@ impl Wallet {
     }
 
     fn after_spend(&self, draft: &TxnDraft) {
+        log::info!("wallet: card {} spent ATC {}", draft.card_id, draft.atc);
+        // One verification, one payment: a cryptogram that carried CDCVM used the window up,
+        // so a second tap (a relay, or the phone left on a reader) needs the cardholder again.
+        // A payment code on screen keeps it: the pay screen refreshes the code while open.
+        if draft.cdcvm
+            && draft.channel != Channel::QrPresented
+            && let Err(e) = self.lock()
+        {
+            log::warn!("wallet: could not close the CDCVM window: {e}");
+        }
         let sink = match self.events.read() {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
         };
+        // Counting the pool is a query: only pay for it when someone listens.
+        let Some(sink) = sink else { return };
         let keys_left = self
             .lock_inner()
             .store
             .remaining_keys(&draft.card_id)
-            .unwrap_or(0);
-        let keys_left = u32::try_from(keys_left).unwrap_or(u32::MAX);
-        log::info!(
-            "wallet: card {} spent ATC {}, {keys_left} keys left",
-            draft.card_id,
-            draft.atc
-        );
-        let Some(sink) = sink else { return };
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
         if draft.channel == Channel::Nfc {
             sink.on_event(WalletEvent::TapCompleted {
                 card_id: draft.card_id.clone(),
