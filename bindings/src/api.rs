@@ -4,8 +4,8 @@ use crate::callbacks::{EventSink, ForeignEventSink, ForeignKeyWrapper, KeyWrappe
 use crate::error::WalletError;
 use crate::registry::{self, Reuse};
 use crate::types::{
-    Card, ExportFormat, HistoryPage, HistoryQuery, MonthlyTotal, PaymentCode, ScannedQr,
-    StatsQuery, WalletConfig, unix_ms,
+    CardDetails, CardInfo, ExportFormat, HistoryFilter, HistoryPage, MerchantPayment, MonthlyTotal,
+    PaymentCode, Provisioning, ScannedQr, StatsQuery, SyncReport, WalletConfig, unix_ms,
 };
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,6 +14,7 @@ use wallet_core::card::Scheme;
 use wallet_core::history::Filter;
 use wallet_core::store::CardStatus;
 use wallet_core::wallet::Wallet as CoreWallet;
+use zeroize::Zeroizing;
 
 type Result<T> = std::result::Result<T, WalletError>;
 
@@ -24,7 +25,7 @@ pub struct Wallet {
 impl Wallet {
     pub fn new(config: WalletConfig, key_wrapper: Box<dyn KeyWrapper>) -> Result<Self> {
         crate::logging::init();
-        let config = config.to_core()?;
+        let config = config.into_core()?;
         let core = registry::open(config, Reuse::SameConfig, false, |config| {
             let wrapper = Arc::new(ForeignKeyWrapper::new(key_wrapper));
             CoreWallet::open(config, wrapper.clone())
@@ -39,11 +40,11 @@ impl Wallet {
         );
     }
 
-    pub fn cards(&self) -> Result<Vec<Card>> {
+    pub fn cards(&self) -> Result<Vec<CardInfo>> {
         Ok(self.core.cards()?.into_iter().map(Into::into).collect())
     }
 
-    pub fn card(&self, card_id: String) -> Result<Card> {
+    pub fn card(&self, card_id: String) -> Result<CardInfo> {
         Ok(self.core.card(&card_id)?.into())
     }
 
@@ -68,15 +69,65 @@ impl Wallet {
         scheme: Scheme,
         issuer_key_hex: Option<String>,
         keys: u16,
-    ) -> Result<Card> {
+    ) -> Result<CardInfo> {
         crate::test_cards::add(&self.core, scheme, issuer_key_hex.as_deref(), keys)
+    }
+
+    pub fn add_card(&self, details: CardDetails) -> Result<Provisioning> {
+        let expiry = details.expiry_mm_yy()?;
+        // The PAN leaves the UniFFI buffer for memory that is wiped when dropped.
+        let pan = Zeroizing::new(details.pan);
+        Ok(self
+            .core
+            .begin_provisioning(&pan, &expiry, &details.cardholder_name)?
+            .into())
+    }
+
+    pub fn accept_terms(&self, provisioning_id: String) -> Result<Provisioning> {
+        Ok(self.core.accept_terms(&provisioning_id)?.into())
+    }
+
+    pub fn select_idv_method(
+        &self,
+        provisioning_id: String,
+        method_id: String,
+    ) -> Result<Provisioning> {
+        Ok(self
+            .core
+            .select_idv_method(&provisioning_id, &method_id)?
+            .into())
+    }
+
+    pub fn submit_otp(&self, provisioning_id: String, otp: Vec<u8>) -> Result<Provisioning> {
+        let otp = Zeroizing::new(otp);
+        let otp = std::str::from_utf8(&otp).map_err(|_| WalletError::InvalidInput {
+            reason: "the one-time code must be ASCII digits".into(),
+        })?;
+        Ok(self.core.submit_otp(&provisioning_id, otp)?.into())
+    }
+
+    pub fn resume_provisioning(&self, provisioning_id: String) -> Result<Provisioning> {
+        Ok(self.core.resume_provisioning(&provisioning_id)?.into())
+    }
+
+    pub fn provisionings(&self) -> Result<Vec<Provisioning>> {
+        Ok(self
+            .core
+            .provisionings()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    pub fn sync(&self) -> Result<SyncReport> {
+        Ok(self.core.sync()?.into())
     }
 
     pub fn unlock_for_payment(&self, seconds: u32) -> Result<i64> {
         Ok(unix_ms(self.core.unlock_for_payment(seconds)?))
     }
 
-    pub fn lock_payment(&self) -> Result<()> {
+    pub fn lock(&self) -> Result<()> {
         Ok(self.core.lock()?)
     }
 
@@ -100,16 +151,28 @@ impl Wallet {
         self.core.present_qr(card_id.as_deref())?.try_into()
     }
 
+    pub fn pay_merchant_qr(
+        &self,
+        payload: String,
+        amount: Option<String>,
+        card_id: Option<String>,
+    ) -> Result<MerchantPayment> {
+        Ok(self
+            .core
+            .pay_merchant_qr(&payload, amount.as_deref(), card_id.as_deref())?
+            .into())
+    }
+
     pub fn history(
         &self,
-        query: HistoryQuery,
+        filter: HistoryFilter,
         limit: u32,
         after: Option<String>,
     ) -> Result<HistoryPage> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         Ok(self
             .core
-            .history(&Filter::from(query), limit, after.as_deref())?
+            .history(&Filter::from(filter), limit, after.as_deref())?
             .into())
     }
 
@@ -123,10 +186,10 @@ impl Wallet {
             .collect())
     }
 
-    pub fn export_history(&self, format: ExportFormat, query: HistoryQuery) -> Result<String> {
+    pub fn export_history(&self, format: ExportFormat, filter: HistoryFilter) -> Result<String> {
         let mut out = Vec::new();
         self.core
-            .export_history(format.into(), &Filter::from(query), &mut out)?;
+            .export_history(format.into(), &Filter::from(filter), &mut out)?;
         String::from_utf8(out).map_err(|_| WalletError::Internal {
             reason: "export produced invalid UTF-8".into(),
         })
@@ -135,7 +198,7 @@ impl Wallet {
     pub fn export_history_to_file(
         &self,
         format: ExportFormat,
-        query: HistoryQuery,
+        filter: HistoryFilter,
         path: String,
     ) -> Result<u64> {
         let storage = |e: std::io::Error| WalletError::Storage {
@@ -144,7 +207,7 @@ impl Wallet {
         let mut out = BufWriter::new(File::create(&path).map_err(storage)?);
         let written = self
             .core
-            .export_history(format.into(), &Filter::from(query), &mut out)?;
+            .export_history(format.into(), &Filter::from(filter), &mut out)?;
         out.flush().map_err(storage)?;
         out.get_ref().sync_all().map_err(storage)?;
         Ok(written)

@@ -11,10 +11,8 @@ pub enum WalletError {
         "the wallet was written by a newer version (schema {found}, this build reads up to {supported})"
     )]
     NewerSchema { found: u32, supported: u32 },
-    #[error("the wallet's keys were invalidated: {reason}")]
-    KeysInvalidated { reason: String },
-    #[error("the device is locked: {reason}")]
-    DeviceLocked { reason: String },
+    #[error("the wallet's key was invalidated: {reason}")]
+    KeyInvalidated { reason: String },
     #[error("the wallet's data key is unavailable: {reason}")]
     KeyUnavailable { reason: String },
     #[error("storage failed: {reason}")]
@@ -52,8 +50,7 @@ impl WalletError {
         match self {
             WalletError::Quarantined { .. } => "Quarantined",
             WalletError::NewerSchema { .. } => "NewerSchema",
-            WalletError::KeysInvalidated { .. } => "KeysInvalidated",
-            WalletError::DeviceLocked { .. } => "DeviceLocked",
+            WalletError::KeyInvalidated { .. } => "KeyInvalidated",
             WalletError::KeyUnavailable { .. } => "KeyUnavailable",
             WalletError::Storage { .. } => "Storage",
             WalletError::UnknownCard { .. } => "UnknownCard",
@@ -72,18 +69,14 @@ impl WalletError {
     }
 
     /// Refine a "key unavailable" with what the key wrapper actually threw: Kotlin must tell
-    /// "start afresh" (invalidated) from "retry after unlocking" (locked), which the core's
-    /// error keeps only as text.
+    /// "start afresh" (invalidated) from "retry" or "broken", which the core's error keeps
+    /// only as text.
     pub fn with_wrapper_error(self, thrown: Option<KeyWrapperError>) -> Self {
         match (self, thrown) {
             (
                 WalletError::KeyUnavailable { .. },
-                Some(KeyWrapperError::KeysInvalidated { reason }),
-            ) => WalletError::KeysInvalidated { reason },
-            (
-                WalletError::KeyUnavailable { .. },
-                Some(KeyWrapperError::DeviceLocked { reason }),
-            ) => WalletError::DeviceLocked { reason },
+                Some(KeyWrapperError::KeyInvalidated { reason }),
+            ) => WalletError::KeyInvalidated { reason },
             (other, _) => other,
         }
     }
@@ -117,23 +110,23 @@ impl From<CoreError> for WalletError {
     }
 }
 
-/// Thrown by a Kotlin `KeyWrapper`.
+/// Thrown by a Kotlin `KeyWrapper`; the same three cases as the core's [`WrapError`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyWrapperError {
-    #[error("keys invalidated: {reason}")]
-    KeysInvalidated { reason: String },
-    #[error("device locked: {reason}")]
-    DeviceLocked { reason: String },
-    #[error("key wrapper unavailable: {reason}")]
+    #[error("key invalidated: {reason}")]
+    KeyInvalidated { reason: String },
+    #[error("key unavailable: {reason}")]
     Unavailable { reason: String },
+    #[error("key wrapping failed: {reason}")]
+    Failed { reason: String },
 }
 
 impl From<KeyWrapperError> for WrapError {
     fn from(e: KeyWrapperError) -> Self {
         match e {
-            KeyWrapperError::KeysInvalidated { .. } => WrapError::KeyInvalidated,
-            KeyWrapperError::DeviceLocked { reason } => WrapError::Unavailable(reason),
-            KeyWrapperError::Unavailable { reason } => WrapError::Failed(reason),
+            KeyWrapperError::KeyInvalidated { .. } => WrapError::KeyInvalidated,
+            KeyWrapperError::Unavailable { reason } => WrapError::Unavailable(reason),
+            KeyWrapperError::Failed { reason } => WrapError::Failed(reason),
         }
     }
 }
@@ -142,7 +135,7 @@ impl From<KeyWrapperError> for WrapError {
 /// `KeyStoreException`, a `RuntimeException`): UniFFI hands us its description.
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeyWrapperError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        KeyWrapperError::Unavailable {
+        KeyWrapperError::Failed {
             reason: first_line(&e.reason).to_owned(),
         }
     }

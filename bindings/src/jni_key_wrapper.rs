@@ -8,8 +8,8 @@
 //! call it on any thread; a thread not known to the JVM is attached for the call.
 //!
 //! A `KeyWrapperException` the Kotlin method throws is recognised by its class name
-//! (`…KeyWrapperException$KeysInvalidated` and so on; `FindClass` would use the wrong class
-//! loader on a native thread) and its `reason`; anything else becomes `Unavailable`.
+//! (`…KeyWrapperException$KeyInvalidated` and so on; `FindClass` would use the wrong class
+//! loader on a native thread) and its `reason`; anything else becomes `Failed`.
 
 use crate::callbacks::LastWrapError;
 use crate::error::KeyWrapperError;
@@ -45,7 +45,7 @@ impl JniKeyWrapper {
         input: &[u8],
         wipe_input: bool,
     ) -> Result<Zeroizing<Vec<u8>>, KeyWrapperError> {
-        let jni_failed = |e: jni::errors::Error| KeyWrapperError::Unavailable {
+        let jni_failed = |e: jni::errors::Error| KeyWrapperError::Failed {
             reason: format!("JNI: {e}"),
         };
         let mut env = self.vm.attach_current_thread().map_err(jni_failed)?;
@@ -60,7 +60,7 @@ impl JniKeyWrapper {
                 Ok(value) => {
                     let array = JByteArray::from(value.l()?);
                     if array.is_null() {
-                        return Ok(Err(KeyWrapperError::Unavailable {
+                        return Ok(Err(KeyWrapperError::Failed {
                             reason: format!("KeyWrapper.{method} returned null"),
                         }));
                     }
@@ -132,9 +132,9 @@ fn classify(env: &mut JNIEnv<'_>, thrown: &JThrowable<'_>) -> JniResult<KeyWrapp
         }
     };
     Ok(match name.strip_prefix(EXCEPTION_CLASS) {
-        Some("KeysInvalidated") => KeyWrapperError::KeysInvalidated { reason },
-        Some("DeviceLocked") => KeyWrapperError::DeviceLocked { reason },
-        _ => KeyWrapperError::Unavailable { reason },
+        Some("KeyInvalidated") => KeyWrapperError::KeyInvalidated { reason },
+        Some("Unavailable") => KeyWrapperError::Unavailable { reason },
+        _ => KeyWrapperError::Failed { reason },
     })
 }
 

@@ -21,9 +21,10 @@ use callbacks::{EventSink, KeyWrapper};
 use error::{KeyWrapperError, WalletError};
 use logging::{LogLevel, LogSink};
 use types::{
-    Card, CardStatus, Channel, ExportFormat, HistoryPage, HistoryQuery, MonthlyTotal, PaymentCode,
-    QrKind, QrMatrix, QrVerdict, ScannedQr, StatsQuery, Sum, Transaction, TxnStatus, WalletConfig,
-    WalletEvent,
+    CardDetails, CardInfo, CardStatus, Channel, ExportFormat, HistoryFilter, HistoryPage,
+    IdvMethod, MerchantPayment, Month, MonthlyTotal, PaymentCode, Provisioning, ProvisioningState,
+    QrKind, QrMatrix, QrVerdict, ScannedQr, ServerConfig, StatsQuery, Sum, SyncReport, Terms,
+    Transaction, TxnStatus, WalletConfig, WalletEvent,
 };
 use wallet_core::card::Scheme;
 

@@ -3,7 +3,7 @@
 //! carries no issuer code and no test keys.
 
 use crate::error::WalletError;
-use crate::types::Card;
+use crate::types::CardInfo;
 use wallet_core::card::Scheme;
 use wallet_core::wallet::Wallet as CoreWallet;
 
@@ -13,7 +13,7 @@ pub fn add(
     scheme: Scheme,
     issuer_key_hex: Option<&str>,
     keys: u16,
-) -> Result<Card, WalletError> {
+) -> Result<CardInfo, WalletError> {
     use wallet_core::emv::crypto::Key16;
     use wallet_sandbox::issuer::{CardRequest, Issuer};
 
@@ -52,7 +52,7 @@ pub fn add(
     _scheme: Scheme,
     _issuer_key_hex: Option<&str>,
     _keys: u16,
-) -> Result<Card, WalletError> {
+) -> Result<CardInfo, WalletError> {
     Err(WalletError::NotConfigured {
         what: "test cards need the sandbox issuer, which this build leaves out \
                (wallet-ffi feature `sandbox-issuer`)"

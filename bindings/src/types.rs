@@ -4,43 +4,34 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 use wallet_core::card::Scheme;
-use wallet_core::history::{self, Month};
+use wallet_core::history;
 use wallet_core::ledger;
 use wallet_core::qr::{self, ScanReport};
 use wallet_core::store;
-use wallet_core::wallet::{self as core, CardInfo};
+use wallet_core::token;
+use wallet_core::wallet as core;
 
 use crate::error::WalletError;
 
+pub struct ServerConfig {
+    pub url: String,
+    pub ca_pem: String,
+}
+
 pub struct WalletConfig {
-    pub data_dir: String,
-    pub server_url: Option<String>,
-    pub server_ca_pem: Option<String>,
+    pub home: String,
+    pub server: Option<ServerConfig>,
     pub replenish_threshold: u32,
     pub qr_validity_seconds: u32,
 }
 
 impl WalletConfig {
-    pub fn to_core(&self) -> Result<core::WalletConfig, WalletError> {
-        let mut config = core::WalletConfig::new(&self.data_dir);
-        config.server = match (&self.server_url, &self.server_ca_pem) {
-            (Some(url), Some(ca_pem)) => Some(core::ServerConfig {
-                url: url.clone(),
-                ca_pem: ca_pem.clone(),
-            }),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(WalletError::InvalidInput {
-                    reason: "server_url needs server_ca_pem: the wallet pins the server's CA"
-                        .into(),
-                });
-            }
-            (None, Some(_)) => {
-                return Err(WalletError::InvalidInput {
-                    reason: "server_ca_pem given without server_url".into(),
-                });
-            }
-        };
+    pub fn into_core(self) -> Result<core::WalletConfig, WalletError> {
+        let mut config = core::WalletConfig::new(self.home);
+        config.server = self.server.map(|s| core::ServerConfig {
+            url: s.url,
+            ca_pem: s.ca_pem,
+        });
         config.replenish_threshold = self.replenish_threshold;
         if self.qr_validity_seconds == 0 {
             return Err(WalletError::InvalidInput {
@@ -69,7 +60,7 @@ impl From<store::CardStatus> for CardStatus {
     }
 }
 
-pub struct Card {
+pub struct CardInfo {
     pub id: String,
     pub scheme: Scheme,
     pub label: String,
@@ -81,9 +72,9 @@ pub struct Card {
     pub keys_left: u32,
 }
 
-impl From<CardInfo> for Card {
-    fn from(c: CardInfo) -> Self {
-        Card {
+impl From<core::CardInfo> for CardInfo {
+    fn from(c: core::CardInfo) -> Self {
+        CardInfo {
             id: c.id,
             scheme: c.scheme,
             label: c.label,
@@ -193,7 +184,7 @@ impl From<history::Record> for Transaction {
     }
 }
 
-pub struct HistoryQuery {
+pub struct HistoryFilter {
     pub card_id: Option<String>,
     pub channel: Option<Channel>,
     pub status: Option<TxnStatus>,
@@ -205,8 +196,8 @@ pub struct HistoryQuery {
     pub text: Option<String>,
 }
 
-impl From<HistoryQuery> for history::Filter {
-    fn from(q: HistoryQuery) -> Self {
+impl From<HistoryFilter> for history::Filter {
+    fn from(q: HistoryFilter) -> Self {
         history::Filter {
             card_id: q.card_id,
             channel: q.channel.map(Into::into),
@@ -222,22 +213,49 @@ impl From<HistoryQuery> for history::Filter {
 }
 
 pub struct HistoryPage {
-    pub transactions: Vec<Transaction>,
+    pub records: Vec<Transaction>,
     pub next: Option<String>,
 }
 
 impl From<history::Page> for HistoryPage {
     fn from(p: history::Page) -> Self {
         HistoryPage {
-            transactions: p.records.into_iter().map(Into::into).collect(),
+            records: p.records.into_iter().map(Into::into).collect(),
             next: p.next.map(|c| c.to_string()),
         }
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    pub year: u16,
+    pub month: u8,
+}
+
+impl From<history::Month> for Month {
+    fn from(m: history::Month) -> Self {
+        Month {
+            year: m.year(),
+            month: m.month(),
+        }
+    }
+}
+
+impl TryFrom<Month> for history::Month {
+    type Error = WalletError;
+    fn try_from(m: Month) -> Result<Self, WalletError> {
+        history::Month::new(m.year, m.month).ok_or_else(|| WalletError::InvalidInput {
+            reason: format!(
+                "{}-{} is not a month (year 1000..=9999, month 1..=12)",
+                m.year, m.month
+            ),
+        })
+    }
+}
+
 pub struct StatsQuery {
-    pub from_month: Option<String>,
-    pub to_month: Option<String>,
+    pub from: Option<Month>,
+    pub to: Option<Month>,
     pub card_id: Option<String>,
     pub by_card: bool,
 }
@@ -245,14 +263,9 @@ pub struct StatsQuery {
 impl TryFrom<StatsQuery> for history::StatsQuery {
     type Error = WalletError;
     fn try_from(q: StatsQuery) -> Result<Self, WalletError> {
-        let month = |s: Option<String>| {
-            s.map(|s| s.parse::<Month>())
-                .transpose()
-                .map_err(|reason| WalletError::InvalidInput { reason })
-        };
         Ok(history::StatsQuery {
-            from: month(q.from_month)?,
-            to: month(q.to_month)?,
+            from: q.from.map(TryInto::try_into).transpose()?,
+            to: q.to.map(TryInto::try_into).transpose()?,
             card_id: q.card_id,
             by_card: q.by_card,
         })
@@ -274,7 +287,7 @@ impl From<history::Sum> for Sum {
 }
 
 pub struct MonthlyTotal {
-    pub month: String,
+    pub month: Month,
     pub card_id: Option<String>,
     pub currency: Option<u16>,
     pub pending: Sum,
@@ -287,7 +300,7 @@ pub struct MonthlyTotal {
 impl From<history::MonthlyTotal> for MonthlyTotal {
     fn from(t: history::MonthlyTotal) -> Self {
         MonthlyTotal {
-            month: t.month.to_string(),
+            month: t.month.into(),
             card_id: t.card_id,
             currency: t.currency,
             pending: t.pending.into(),
@@ -412,14 +425,15 @@ pub struct ScannedQr {
     pub valid: bool,
     pub network: Option<String>,
     pub networks: Vec<String>,
-    pub payable: bool,
-    pub payable_scheme: Option<Scheme>,
-    pub payable_reason: String,
+    pub can_pay: bool,
+    pub scheme: Option<Scheme>,
+    pub reason: String,
     pub merchant_name: Option<String>,
     pub merchant_city: Option<String>,
     pub country: Option<String>,
-    pub currency: Option<String>,
+    pub currency: Option<u16>,
     pub amount: Option<String>,
+    pub amount_minor: Option<u64>,
     pub mcc: Option<String>,
     pub url: Option<String>,
     pub warnings: Vec<String>,
@@ -431,6 +445,11 @@ impl From<ScanReport> for ScannedQr {
     fn from(r: ScanReport) -> Self {
         let report_json = r.to_json();
         let f = r.fields;
+        let currency = f.currency.as_deref().and_then(|c| c.parse::<u16>().ok());
+        let amount_minor = match (&f.amount, currency) {
+            (Some(a), Some(c)) => wallet_core::money::parse_amount(a, c).ok(),
+            _ => None,
+        };
         ScannedQr {
             kind: match r.kind {
                 qr::Kind::Mpm => QrKind::Mpm,
@@ -441,14 +460,15 @@ impl From<ScanReport> for ScannedQr {
             valid: r.valid,
             network: r.network.map(str::to_owned),
             networks: r.schemes.iter().map(|s| (*s).to_owned()).collect(),
-            payable: r.payable.can_pay,
-            payable_scheme: r.payable.scheme,
-            payable_reason: r.payable.reason,
+            can_pay: r.payable.can_pay,
+            scheme: r.payable.scheme,
+            reason: r.payable.reason,
             merchant_name: f.merchant_name,
             merchant_city: f.merchant_city,
             country: f.country,
-            currency: f.currency,
+            currency,
             amount: f.amount,
+            amount_minor,
             mcc: f.mcc,
             url: f.url,
             warnings: r.warnings,
@@ -492,6 +512,168 @@ impl From<core::WalletEvent> for WalletEvent {
                 WalletEvent::KeysLow { card_id, keys_left }
             }
             core::WalletEvent::KeysExhausted { card_id } => WalletEvent::KeysExhausted { card_id },
+        }
+    }
+}
+
+pub struct CardDetails {
+    pub pan: Vec<u8>,
+    pub expiry_month: u8,
+    pub expiry_year: u16,
+    pub cardholder_name: String,
+}
+
+impl CardDetails {
+    /// The printed expiry, `MM/YY`, as the token service takes it.
+    pub fn expiry_mm_yy(&self) -> Result<String, WalletError> {
+        if !(1..=12).contains(&self.expiry_month) || !(2000..=2099).contains(&self.expiry_year) {
+            return Err(WalletError::InvalidInput {
+                reason: "expiry must be a month 1..=12 of a year 2000..=2099".into(),
+            });
+        }
+        Ok(format!(
+            "{:02}/{:02}",
+            self.expiry_month,
+            self.expiry_year % 100
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisioningState {
+    New,
+    Eligible,
+    TermsAccepted,
+    TokenizeSent,
+    IdvRequired,
+    IdvPending,
+    Approved,
+    CredentialsPending,
+    Active,
+    Declined,
+    Failed,
+}
+
+impl From<token::ProvisioningState> for ProvisioningState {
+    fn from(s: token::ProvisioningState) -> Self {
+        use token::ProvisioningState as S;
+        match s {
+            S::New => Self::New,
+            S::Eligible => Self::Eligible,
+            S::TermsAccepted => Self::TermsAccepted,
+            S::TokenizeSent => Self::TokenizeSent,
+            S::IdvRequired => Self::IdvRequired,
+            S::IdvPending => Self::IdvPending,
+            S::Approved => Self::Approved,
+            S::CredentialsPending => Self::CredentialsPending,
+            S::Active => Self::Active,
+            S::Declined => Self::Declined,
+            S::Failed => Self::Failed,
+        }
+    }
+}
+
+pub struct Terms {
+    pub id: String,
+    pub url: String,
+    pub text: String,
+}
+
+pub struct IdvMethod {
+    pub id: String,
+    pub kind: String,
+    pub target: String,
+}
+
+pub struct Provisioning {
+    pub id: String,
+    pub state: ProvisioningState,
+    pub scheme: Option<Scheme>,
+    pub pan_suffix: Option<String>,
+    pub terms: Option<Terms>,
+    pub idv_methods: Vec<IdvMethod>,
+    pub idv_method: Option<String>,
+    pub otp_attempts_left: Option<u8>,
+    pub card_id: Option<String>,
+    pub outcome_unknown: bool,
+    pub last_error: Option<String>,
+}
+
+impl From<token::Provisioning> for Provisioning {
+    fn from(p: token::Provisioning) -> Self {
+        Provisioning {
+            id: p.id,
+            state: p.state.into(),
+            scheme: p.scheme,
+            pan_suffix: p.pan_suffix,
+            terms: p.terms.map(|t| Terms {
+                id: t.id,
+                url: t.url,
+                text: t.text,
+            }),
+            idv_methods: p
+                .idv_methods
+                .into_iter()
+                .map(|m| IdvMethod {
+                    id: m.id,
+                    kind: m.kind,
+                    target: m.target,
+                })
+                .collect(),
+            idv_method: p.idv_method,
+            otp_attempts_left: p.otp_attempts_left,
+            card_id: p.card_id,
+            outcome_unknown: p.outcome_unknown,
+            last_error: p.last_error,
+        }
+    }
+}
+
+pub struct SyncReport {
+    pub events_applied: u32,
+    pub provisionings_resumed: u32,
+    pub cards_replenished: u32,
+    pub keys_added: u32,
+    pub statuses_updated: u32,
+    pub deferred: Vec<String>,
+}
+
+impl From<token::SyncReport> for SyncReport {
+    fn from(r: token::SyncReport) -> Self {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        SyncReport {
+            events_applied: n(r.events_applied),
+            provisionings_resumed: n(r.provisionings_resumed),
+            cards_replenished: n(r.cards_replenished),
+            keys_added: n(r.keys_added),
+            statuses_updated: n(r.statuses_updated),
+            deferred: r.deferred,
+        }
+    }
+}
+
+pub struct MerchantPayment {
+    pub card_id: String,
+    pub atc: u16,
+    pub amount_minor: u64,
+    pub currency: u16,
+    pub merchant: Option<String>,
+    pub approved: bool,
+    pub response_code: String,
+    pub reason: String,
+}
+
+impl From<core::MerchantPayment> for MerchantPayment {
+    fn from(p: core::MerchantPayment) -> Self {
+        MerchantPayment {
+            card_id: p.card_id,
+            atc: p.atc,
+            amount_minor: p.amount_minor,
+            currency: p.currency,
+            merchant: p.merchant,
+            approved: p.approved,
+            response_code: p.response_code,
+            reason: p.reason,
         }
     }
 }

@@ -71,6 +71,19 @@ generate_bindings() {
   [ -f "$OUT/gen/org/walletcore/ffi/wallet.kt" ] || die "no bindings generated"
 }
 
+# The Android flavour from the same library, with the config wallet-sdk's Gradle build passes:
+# checks that bindings/uniffi-android.toml is read (uniffi 0.32 silently ignores an old-style
+# flat file) and keeps the package.
+check_android_bindings() {
+  rm -rf "$OUT/gen-android"
+  (cd "$ROOT" && "$OUT/uniffi-bindgen" generate --library "$OUT/lib/libwallet_ffi.so" \
+      --language kotlin --no-format --config bindings/uniffi-android.toml --out-dir "$OUT/gen-android" 2>&1) \
+    | grep -i warning >&2 && die "uniffi-bindgen warned about the Android config"
+  local kt="$OUT/gen-android/org/walletcore/ffi/wallet.kt"
+  [ -f "$kt" ] || die "no Android bindings generated (package org.walletcore.ffi expected)"
+  grep -q 'android.system.SystemCleaner' "$kt" || die "Android bindings lack the Android cleaner: uniffi-android.toml not applied"
+}
+
 # compile_kotlin JAR SOURCE_DIR...: compile the generated bindings plus the given sources,
 # skipped when nothing changed since the last compile of the same JAR.
 compile_kotlin() {
@@ -94,5 +107,30 @@ run_kotlin() {
   local jar=$1 main=$2
   shift 2
   RUST_BACKTRACE=${RUST_BACKTRACE:-0} java -Xss4m -Djna.library.path="$NATIVE_LIB" -Djava.library.path="$NATIVE_LIB" \
+    -Dwalletcore.sandbox.url="${SANDBOX_URL:-}" -Dwalletcore.sandbox.ca="${SANDBOX_CA:-}" \
+    -Dwalletcore.sandbox.dir="${SANDBOX_DIR:-}" \
     -cp "$jar:$KOTLIN_LIB/kotlin-stdlib.jar:$KOTLIN_LIB/kotlin-test.jar:$JNA_JAR" "$main" "$@"
+}
+
+# start_sandbox: the token service on loopback (`wallet-sandbox serve --json` prints one line
+# {"url":…,"ca":…} once listening), stopped when the script exits. Sets SANDBOX_URL, SANDBOX_CA
+# and SANDBOX_DIR (its OTP outbox is where the tests read one-time codes).
+start_sandbox() {
+  (cd "$ROOT" && cargo build --quiet -p wallet-sandbox --bin wallet-sandbox) || die "building wallet-sandbox failed"
+  SANDBOX_DIR=$(mktemp -d)
+  "$CARGO_TARGET_DIR/debug/wallet-sandbox" serve --dir "$SANDBOX_DIR" --addr 127.0.0.1:0 --json \
+    >"$SANDBOX_DIR/serve.out" 2>"$SANDBOX_DIR/serve.err" &
+  SANDBOX_PID=$!
+  trap 'kill "$SANDBOX_PID" 2>/dev/null; wait "$SANDBOX_PID" 2>/dev/null; rm -rf "$SANDBOX_DIR"' EXIT
+  local line=""
+  for _ in $(seq 1 300); do
+    line=$(head -n1 "$SANDBOX_DIR/serve.out" 2>/dev/null || true)
+    [ -n "$line" ] && break
+    kill -0 "$SANDBOX_PID" 2>/dev/null || die "wallet-sandbox exited: $(cat "$SANDBOX_DIR/serve.err")"
+    sleep 0.1
+  done
+  SANDBOX_URL=$(printf '%s' "$line" | sed -n 's/.*"url":"\([^"]*\)".*/\1/p')
+  SANDBOX_CA=$(printf '%s' "$line" | sed -n 's/.*"ca":"\([^"]*\)".*/\1/p')
+  [ -n "$SANDBOX_URL" ] && [ -f "$SANDBOX_CA" ] || die "wallet-sandbox did not report its URL and CA: '$line'"
+  say "sandbox token service at $SANDBOX_URL"
 }

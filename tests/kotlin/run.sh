@@ -20,11 +20,13 @@ ensure_kotlinc
 ensure_jna
 build_native dev test-panic,sandbox-issuer
 generate_bindings
+check_android_bindings
 # The Android SDK's NativeHce.kt when it is in the tree (it imports no android.*), so the tests
 # drive the very methods the payment service calls; the stand-in otherwise.
 native_hce="$ROOT/android/wallet-sdk/src/main/kotlin/org/walletcore/sdk/NativeHce.kt"
 [ -f "$native_hce" ] || native_hce="$KT_DIR/stub"
 compile_kotlin "$OUT/tests.jar" "$KT_DIR/src" "$native_hce"
 
+start_sandbox
 say "running"
 run_kotlin "$OUT/tests.jar" org.walletcore.test.HarnessKt "$@"

@@ -1,7 +1,8 @@
 package org.walletcore.test
 
 import org.walletcore.ffi.ExportFormat
-import org.walletcore.ffi.HistoryQuery
+import org.walletcore.ffi.HistoryFilter
+import org.walletcore.ffi.Month
 import org.walletcore.ffi.Scheme
 import org.walletcore.ffi.StatsQuery
 import org.walletcore.ffi.TxnStatus
@@ -28,22 +29,22 @@ fun historyTests() {
                 val seen = mutableListOf<Long>()
                 var after: String? = null
                 do {
-                    val page = w.history(HistoryQuery(), 3u, after)
-                    assertTrue(page.transactions.size <= 3)
-                    seen += page.transactions.map { it.id }
+                    val page = w.history(HistoryFilter(), 3u, after)
+                    assertTrue(page.records.size <= 3)
+                    seen += page.records.map { it.id }
                     after = page.next
                 } while (after != null)
                 assertEquals(8, seen.size)
                 assertEquals(seen.sortedDescending(), seen, "newest first")
 
-                assertEquals(5, w.history(HistoryQuery(cardId = up.id), 100u, null).transactions.size)
-                assertEquals(3, w.history(HistoryQuery(currency = 840u), 100u, null).transactions.size)
-                val big = w.history(HistoryQuery(minAmount = 3_000u), 100u, null).transactions
+                assertEquals(5, w.history(HistoryFilter(cardId = up.id), 100u, null).records.size)
+                assertEquals(3, w.history(HistoryFilter(currency = 840u), 100u, null).records.size)
+                val big = w.history(HistoryFilter(minAmount = 3_000u), 100u, null).records
                 assertEquals(listOf(5_000uL, 4_000uL, 3_000uL), big.map { it.amountMinor })
-                assertTrue(w.history(HistoryQuery(status = TxnStatus.PENDING), 100u, null).transactions.size == 8)
+                assertTrue(w.history(HistoryFilter(status = TxnStatus.PENDING), 100u, null).records.size == 8)
 
-                val month = Instant.now().atZone(ZoneOffset.UTC).let { "%04d-%02d".format(it.year, it.monthValue) }
-                val totals = w.historyStats(StatsQuery(fromMonth = month, toMonth = month))
+                val month = Instant.now().atZone(ZoneOffset.UTC).let { Month(it.year.toUShort(), it.monthValue.toUByte()) }
+                val totals = w.historyStats(StatsQuery(from = month, to = month))
                 val cny = totals.single { it.currency == 156.toUShort() }
                 assertEquals(month, cny.month)
                 assertEquals(5uL, cny.pending.count)
@@ -52,19 +53,19 @@ fun historyTests() {
                 assertNull(cny.cardId)
                 assertEquals(2, w.historyStats(StatsQuery(byCard = true)).size)
 
-                val csv = w.exportHistory(ExportFormat.CSV, HistoryQuery()).trimEnd().lines()
+                val csv = w.exportHistory(ExportFormat.CSV, HistoryFilter()).trimEnd().lines()
                 assertEquals(9, csv.size, "header + 8 rows:\n${csv.joinToString("\n")}")
-                val json = w.exportHistory(ExportFormat.JSON, HistoryQuery(cardId = visa.id))
+                val json = w.exportHistory(ExportFormat.JSON, HistoryFilter(cardId = visa.id))
                 assertTrue(json.trimStart().startsWith("["), json.take(80))
                 val file = File(dir, "history.csv")
-                assertEquals(8uL, w.exportHistoryToFile(ExportFormat.CSV, HistoryQuery(), file.path))
+                assertEquals(8uL, w.exportHistoryToFile(ExportFormat.CSV, HistoryFilter(), file.path))
                 assertEquals(csv, file.readText().trimEnd().lines())
                 assertTrue(csv.none { it.contains(Regex("\\d{13,19}")) }, "no PAN in the export")
 
                 assertTrue(w.deleteTransaction(seen.first()))
                 assertEquals(false, w.deleteTransaction(seen.first()))
                 assertEquals(7uL, w.clearHistory())
-                assertEquals(emptyList(), w.history(HistoryQuery(), 10u, null).transactions)
+                assertEquals(emptyList(), w.history(HistoryFilter(), 10u, null).records)
             }
         }
     }

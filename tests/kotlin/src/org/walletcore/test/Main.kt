@@ -7,5 +7,6 @@ fun registerAll() {
     tapTests()
     qrTests()
     historyTests()
+    provisioningTests()
     jniTests()
 }

@@ -20,8 +20,8 @@ private object Samples {
     // AbrahamOsmondE/emvqr-parser README.md @a860fa7b (corpus mpm-001): QR Ph, CRC 9EE7.
     const val QRPH = "00020101021128620011ph.ppmi.p2m0111GXCHPHM2XXX032121702000005469871609905030005204581453036085802PH5917S and R MBTC 91826006Taguig6104163062650012ph.ppmi.qrph0308SRSU002005212170500000669901340940708GEN0035163049EE7"
 
-    // phannaly/emv-qr-code README.md @72c5c0fe (corpus mpm-095): UnionPay, ID 15.
-    const val UNIONPAY = "00020101021252044131153137210116372101160123456789ABCDE6010Phnom Penh5913Merchant Shop5802KH5303116540510.0063042AA7"
+    // phannaly/emv-qr-code README.md @72c5c0fe (corpus mpm-095): UnionPay (ID 15), USD 10.00.
+    const val UNIONPAY = "00020101021252044131153137210116372101160123456789ABCDE6010Phnom Penh5913Merchant Shop5802KH540510.005303840622501081234567802090124444446304A0BA"
 }
 
 fun qrTests() {
@@ -32,9 +32,19 @@ fun qrTests() {
         assertEquals("S and R MBTC 9182", ph.merchantName)
         assertEquals("Taguig", ph.merchantCity)
         assertEquals("PH", ph.country)
-        assertEquals("608", ph.currency)
+        assertEquals(608.toUShort(), ph.currency)
+        assertEquals(null, ph.amount)
         assertEquals("5814", ph.mcc)
         assertTrue(ph.reportJson.contains("\"merchant_name\""), ph.reportJson)
+
+        val up = parseQr(Samples.UNIONPAY)
+        assertEquals(QrVerdict.VALID, up.verdict)
+        assertEquals("Merchant Shop", up.merchantName)
+        assertEquals(Scheme.UNION_PAY, up.scheme)
+        assertTrue(up.networks.any { it.contains("UnionPay") }, "${up.networks}")
+        assertEquals("10.00", up.amount)
+        assertEquals(840.toUShort(), up.currency)
+        assertEquals(1_000uL, up.amountMinor)
 
         // One changed digit: the CRC catches it.
         val tampered = parseQr(Samples.QRPH.replace("Taguig", "Taguih"))

@@ -36,14 +36,14 @@ class AesKeyWrapper(private val kek: ByteArray = ByteArray(32).also { SecureRand
     override fun unwrap(wrapped: ByteArray): ByteArray {
         failWith?.let { throw it }
         unwraps.incrementAndGet()
-        if (wrapped.size < IV + 16) throw KeyWrapperException.Unavailable("wrapped key too short")
+        if (wrapped.size < IV + 16) throw KeyWrapperException.Failed("wrapped key too short")
         val cipher = Cipher.getInstance("AES/GCM/NoPadding")
         cipher.init(Cipher.DECRYPT_MODE, SecretKeySpec(kek, "AES"), GCMParameterSpec(128, wrapped, 0, IV))
         cipher.updateAAD(AAD)
         return try {
             cipher.doFinal(wrapped, IV, wrapped.size - IV)
         } catch (e: AEADBadTagException) {
-            throw KeyWrapperException.Unavailable("wrapped key does not open under this key")
+            throw KeyWrapperException.Failed("wrapped key does not open under this key")
         }
     }
 

@@ -2,7 +2,7 @@ package org.walletcore.test
 
 import org.walletcore.ffi.Channel
 import org.walletcore.ffi.EventSink
-import org.walletcore.ffi.HistoryQuery
+import org.walletcore.ffi.HistoryFilter
 import org.walletcore.ffi.KeyWrapperException
 import org.walletcore.ffi.Scheme
 import org.walletcore.ffi.Wallet
@@ -32,7 +32,7 @@ fun tapTests() {
                 assertEquals(16, tap.cryptogram?.length, "an 8-byte ARQC")
                 NativeHce.deactivate(NativeHce.DEACTIVATION_LINK_LOSS)
 
-                val txns = w.history(HistoryQuery(), 10u, null).transactions
+                val txns = w.history(HistoryFilter(), 10u, null).records
                 assertEquals(1, txns.size)
                 val t = txns.single()
                 assertEquals(card.id, t.cardId)
@@ -58,8 +58,8 @@ fun tapTests() {
                 val historyReader = thread(name = "app") {
                     try {
                         while (done.count > 0) {
-                            val page = w.history(HistoryQuery(channel = Channel.NFC), 100u, null)
-                            check(page.transactions.size <= taps)
+                            val page = w.history(HistoryFilter(channel = Channel.NFC), 100u, null)
+                            check(page.records.size <= taps)
                             w.cards()
                             reads.incrementAndGet()
                         }
@@ -86,7 +86,7 @@ fun tapTests() {
                 historyReader.join(10_000)
                 failure.get()?.let { throw it }
                 assertTrue(reads.get() > 0, "the reader ran")
-                val all = w.history(HistoryQuery(), 100u, null).transactions
+                val all = w.history(HistoryFilter(), 100u, null).records
                 assertEquals(taps, all.size)
                 assertEquals((1..taps).map { 100uL + it.toULong() }.toSet(), all.mapNotNull { it.amountMinor }.toSet())
             }
@@ -99,9 +99,9 @@ fun tapTests() {
                 w.addTestCard(Scheme.VISA, null, 5u)
                 w.unlockForPayment(60u)
                 assertEquals("9000", reader.tap(amountMinor = 20_000).sw)
-                w.lockPayment()
+                w.lock()
                 assertEquals("9000", reader.tap(amountMinor = 500).sw)
-                val byAmount = w.history(HistoryQuery(), 10u, null).transactions.associateBy { it.amountMinor }
+                val byAmount = w.history(HistoryFilter(), 10u, null).records.associateBy { it.amountMinor }
                 assertEquals(true, byAmount[20_000uL]?.cdcvm)
                 assertEquals(false, byAmount[500uL]?.cdcvm)
             }
@@ -154,10 +154,10 @@ fun tapTests() {
             // The app opening later (with its own configuration) shares the attached wallet's
             // state: its unlock is the one the next tap sees.
             Wallet(WalletConfig(dir.path, replenishThreshold = 2u), wrapper).use { w ->
-                assertEquals(1, w.history(HistoryQuery(), 10u, null).transactions.size)
+                assertEquals(1, w.history(HistoryFilter(), 10u, null).records.size)
                 w.unlockForPayment(30u)
                 assertEquals("9000", reader.tap(amountMinor = 9_000).sw)
-                val t = w.history(HistoryQuery(), 10u, null).transactions.first()
+                val t = w.history(HistoryFilter(), 10u, null).records.first()
                 assertEquals(9_000uL, t.amountMinor)
                 assertEquals(true, t.cdcvm)
             }
@@ -171,11 +171,12 @@ fun tapTests() {
         withTempDir { dir ->
             val wrapper = AesKeyWrapper()
             openWallet(dir, wrapper).close()
-            wrapper.failWith = KeyWrapperException.KeysInvalidated("enrolment changed")
+            wrapper.failWith = KeyWrapperException.KeyInvalidated("enrolment changed")
             val e = assertFailsWith<IllegalStateException> { NativeHce.attach(dir.path, wrapper) }
-            assertEquals("KeysInvalidated: the wallet's keys were invalidated: enrolment changed", e.message)
-            wrapper.failWith = KeyWrapperException.DeviceLocked("locked")
-            assertTrue(assertFailsWith<IllegalStateException> { NativeHce.attach(dir.path, wrapper) }.message!!.startsWith("DeviceLocked: "))
+            assertEquals("KeyInvalidated: the wallet's key was invalidated: enrolment changed", e.message)
+            wrapper.failWith = KeyWrapperException.Unavailable("device locked")
+            val locked = assertFailsWith<IllegalStateException> { NativeHce.attach(dir.path, wrapper) }
+            assertTrue(locked.message!!.startsWith("KeyUnavailable: ") && locked.message!!.contains("device locked"), locked.message)
             wrapper.failWith = UnsupportedOperationException("no keystore")
             val other = assertFailsWith<IllegalStateException> { NativeHce.attach(dir.path, wrapper) }
             assertTrue(other.message!!.startsWith("KeyUnavailable: ") && other.message!!.contains("UnsupportedOperationException: no keystore"), other.message)

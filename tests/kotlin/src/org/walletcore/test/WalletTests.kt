@@ -94,18 +94,20 @@ fun walletTests() {
     test("every WalletException variant reachable here has its type and message") {
         withTempDir { dir ->
             // Key wrapper failures, as an Android Keystore wrapper would throw them.
-            val locked = AesKeyWrapper().apply { failWith = KeyWrapperException.DeviceLocked("unlock the device first") }
-            val e1 = assertFailsWith<WalletException.DeviceLocked> { openWallet(dir, locked) }
-            assertEquals("unlock the device first", e1.reason)
-            val gone = AesKeyWrapper().apply { failWith = KeyWrapperException.KeysInvalidated("biometric enrolment changed") }
-            val e2 = assertFailsWith<WalletException.KeysInvalidated> { openWallet(dir, gone) }
+            val locked = AesKeyWrapper().apply { failWith = KeyWrapperException.Unavailable("unlock the device first") }
+            val e1 = assertFailsWith<WalletException.KeyUnavailable> { openWallet(dir, locked) }
+            assertTrue(e1.reason.contains("unlock the device first"), e1.reason)
+            val gone = AesKeyWrapper().apply { failWith = KeyWrapperException.KeyInvalidated("biometric enrolment changed") }
+            val e2 = assertFailsWith<WalletException.KeyInvalidated> { openWallet(dir, gone) }
             assertEquals("biometric enrolment changed", e2.reason)
+            assertEquals("reason=biometric enrolment changed", e2.message)
             val broken = AesKeyWrapper().apply { failWith = IllegalStateException("keystore on fire") }
             val e3 = assertFailsWith<WalletException.KeyUnavailable> { openWallet(dir, broken) }
             assertTrue(e3.reason.contains("keystore on fire"), e3.reason)
         }
         withTempDir { dir ->
-            openWallet(dir).use { w ->
+            val wrapper = AesKeyWrapper()
+            openWallet(dir, wrapper).use { w ->
                 assertEquals("id=nope", assertFailsWith<WalletException.UnknownCard> { w.card("nope") }.message)
                 assertFailsWith<WalletException.NoCards> { w.presentQr(null) }
                 val card = w.addTestCard(Scheme.UNION_PAY, null, 1u)
@@ -115,18 +117,21 @@ fun walletTests() {
                 assertEquals(card.id, assertFailsWith<WalletException.CardNotActive> { w.presentQr(card.id) }.card)
                 val bad = assertFailsWith<WalletException.InvalidInput> { w.unlockForPayment(0u) }
                 assertTrue(bad.reason.contains("1..=300"), bad.reason)
-                assertFailsWith<WalletException.InvalidInput> { w.history(org.walletcore.ffi.HistoryQuery(), 10u, "not a cursor") }
-                assertFailsWith<WalletException.InvalidInput> { w.historyStats(org.walletcore.ffi.StatsQuery(fromMonth = "2026-13")) }
+                assertFailsWith<WalletException.InvalidInput> { w.history(org.walletcore.ffi.HistoryFilter(), 10u, "not a cursor") }
+                assertFailsWith<WalletException.InvalidInput> { w.historyStats(org.walletcore.ffi.StatsQuery(from = org.walletcore.ffi.Month(2026u, 13u))) }
                 assertFailsWith<WalletException.InvalidInput> { w.addTestCard(Scheme.VISA, "not hex", 1u) }
                 val qr = assertFailsWith<WalletException.QrInvalid> { org.walletcore.ffi.parseQr("hello") }
                 assertTrue(qr.reason.contains("not an EMVCo payload"), qr.reason)
                 val io = assertFailsWith<WalletException.Storage> {
-                    w.exportHistoryToFile(org.walletcore.ffi.ExportFormat.CSV, org.walletcore.ffi.HistoryQuery(), File(dir, "no/such/dir/x.csv").path)
+                    w.exportHistoryToFile(org.walletcore.ffi.ExportFormat.CSV, org.walletcore.ffi.HistoryFilter(), File(dir, "no/such/dir/x.csv").path)
                 }
                 assertTrue(io.reason.contains("no/such/dir"), io.reason)
             }
-            assertFailsWith<WalletException.InvalidInput> {
-                Wallet(WalletConfig(dir.path, serverUrl = "https://127.0.0.1:1"), AesKeyWrapper())
+            assertFailsWith<WalletException.InvalidInput> { Wallet(WalletConfig(dir.path, qrValiditySeconds = 0u), AesKeyWrapper()) }
+            // Provisioning needs a token service.
+            openWallet(dir, wrapper).use { w ->
+                val e = assertFailsWith<WalletException.NotConfigured> { w.sync() }
+                assertTrue(e.what.contains("token service"), e.what)
             }
         }
         withTempDir { dir ->
