@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# The bindings from Kotlin on the JVM (UniFFI + JNI), against the sandbox token service.
+tests/kotlin/run.sh

@@ -145,3 +145,70 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for KeyWrapperError {
 pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_names_match_the_enum() {
+        let all = [
+            WalletError::Quarantined {
+                path: "p".into(),
+                reason: "r".into(),
+            },
+            WalletError::NewerSchema {
+                found: 9,
+                supported: 1,
+            },
+            WalletError::KeyInvalidated { reason: "r".into() },
+            WalletError::KeyUnavailable { reason: "r".into() },
+            WalletError::Storage { reason: "r".into() },
+            WalletError::UnknownCard { id: "i".into() },
+            WalletError::NoCards,
+            WalletError::CardNotActive { card: "c".into() },
+            WalletError::KeysExhausted { card: "c".into() },
+            WalletError::InvalidInput { reason: "r".into() },
+            WalletError::QrInvalid { reason: "r".into() },
+            WalletError::NotConfigured { what: "w".into() },
+            WalletError::Network { reason: "r".into() },
+            WalletError::Server {
+                status: 500,
+                reason: "r".into(),
+            },
+            WalletError::Declined { reason: "r".into() },
+            WalletError::OtpRejected { attempts_left: 2 },
+            WalletError::Internal { reason: "r".into() },
+        ];
+        for e in all {
+            assert!(format!("{e:?}").starts_with(e.variant()), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn wrapper_errors_refine_key_unavailable_only() {
+        let unavailable = || WalletError::KeyUnavailable { reason: "x".into() };
+        let invalidated = KeyWrapperError::KeyInvalidated {
+            reason: "enrolment".into(),
+        };
+        assert!(matches!(
+            unavailable().with_wrapper_error(Some(invalidated.clone())),
+            WalletError::KeyInvalidated { reason } if reason == "enrolment"
+        ));
+        let locked = KeyWrapperError::Unavailable {
+            reason: "locked".into(),
+        };
+        assert!(matches!(
+            unavailable().with_wrapper_error(Some(locked)),
+            WalletError::KeyUnavailable { .. }
+        ));
+        assert!(matches!(
+            WalletError::NoCards.with_wrapper_error(Some(invalidated)),
+            WalletError::NoCards
+        ));
+        assert_eq!(
+            WrapError::from(KeyWrapperError::Failed { reason: "f".into() }),
+            WrapError::Failed("f".into())
+        );
+    }
+}

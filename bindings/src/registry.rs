@@ -134,3 +134,72 @@ pub fn deactivate(reason: i32) {
         wallet.deactivate();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wallet_core::store::SoftwareKeyWrapper;
+
+    fn core_open(config: WalletConfig) -> Result<CoreWallet, WalletError> {
+        let wrapper = Arc::new(SoftwareKeyWrapper::in_dir(&config.home).map_err(|e| {
+            WalletError::KeyUnavailable {
+                reason: e.to_string(),
+            }
+        })?);
+        Ok(CoreWallet::open(config, wrapper)?)
+    }
+
+    // One test, because the registry is process-wide and the steps depend on each other.
+    #[test]
+    fn one_instance_per_home_pins_and_hce_target() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+
+        // The app opens A; the same directory by another path is the same wallet.
+        let w1 = open(
+            WalletConfig::new(a.path()),
+            Reuse::SameConfig,
+            false,
+            core_open,
+        )
+        .unwrap();
+        let again = a.path().join("..").join(a.path().file_name().unwrap());
+        let w2 = open(WalletConfig::new(&again), Reuse::SameConfig, false, |_| {
+            panic!("must reuse the open wallet")
+        })
+        .unwrap();
+        assert!(Arc::ptr_eq(&w1, &w2));
+        assert!(hce_wallet().is_some_and(|w| Arc::ptr_eq(&w, &w1)));
+
+        // Not pinned: when the app lets go, taps find nothing.
+        drop((w1, w2));
+        assert!(hce_wallet().is_none());
+        assert_eq!(process_apdu(&[0x00, 0xA4, 0x04, 0x00]), vec![0x69, 0x85]);
+
+        // attach pins; a later app open with another configuration takes the pin over.
+        let pinned = open(
+            WalletConfig::new(b.path()),
+            Reuse::AnyConfig,
+            true,
+            core_open,
+        )
+        .unwrap();
+        let first = Arc::downgrade(&pinned);
+        drop(pinned);
+        assert!(hce_wallet().is_some(), "pinned by attach");
+        let mut other = WalletConfig::new(b.path());
+        other.replenish_threshold = 9;
+        let app = open(other, Reuse::SameConfig, false, core_open).unwrap();
+        assert!(first.upgrade().is_none(), "the old instance was let go");
+        drop(app);
+        let hce = hce_wallet().expect("the pin moved to the new instance");
+        assert_eq!(hce.config().replenish_threshold, 9);
+
+        // attach after that reuses whatever is open, whatever its configuration.
+        let reused = open(WalletConfig::new(b.path()), Reuse::AnyConfig, true, |_| {
+            panic!("attach must reuse")
+        })
+        .unwrap();
+        assert!(Arc::ptr_eq(&reused, &hce));
+    }
+}

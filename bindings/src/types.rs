@@ -677,3 +677,72 @@ impl From<core::MerchantPayment> for MerchantPayment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_details_expiry() {
+        let d = |m, y| CardDetails {
+            pan: b"4000123400000008".to_vec(),
+            expiry_month: m,
+            expiry_year: y,
+            cardholder_name: "A".into(),
+        };
+        assert_eq!(d(3, 2031).expiry_mm_yy().unwrap(), "03/31");
+        assert_eq!(d(12, 2000).expiry_mm_yy().unwrap(), "12/00");
+        for (m, y) in [(0, 2031), (13, 2031), (1, 1999), (1, 2100), (1, 31)] {
+            assert!(matches!(
+                d(m, y).expiry_mm_yy(),
+                Err(WalletError::InvalidInput { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn months_are_checked() {
+        let m: history::Month = Month {
+            year: 2026,
+            month: 2,
+        }
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            Month::from(m),
+            Month {
+                year: 2026,
+                month: 2
+            }
+        );
+        let bad: Result<history::Month, _> = Month {
+            year: 2026,
+            month: 0,
+        }
+        .try_into();
+        assert!(matches!(bad, Err(WalletError::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn scanned_amount_in_minor_units_of_its_currency() {
+        // phannaly/emv-qr-code README.md @72c5c0fe (corpus mpm-095): USD 10.00.
+        let r = qr::scan_str("00020101021252044131153137210116372101160123456789ABCDE6010Phnom Penh5913Merchant Shop5802KH540510.005303840622501081234567802090124444446304A0BA").unwrap();
+        let s = ScannedQr::from(r);
+        assert_eq!(
+            (s.currency, s.amount.as_deref(), s.amount_minor),
+            (Some(840), Some("10.00"), Some(1000))
+        );
+        assert_eq!(s.kind, QrKind::Mpm);
+        assert_eq!(s.verdict, QrVerdict::Valid);
+    }
+
+    #[test]
+    fn matrix_has_no_quiet_zone() {
+        let m = QrMatrix::encode("hello").unwrap();
+        assert_eq!(m.size, 21, "version 1");
+        assert_eq!(m.modules.len(), 21 * 21);
+        // The top-left finder pattern starts at (0, 0): a dark corner.
+        assert_eq!(m.modules[0], 1);
+        assert!(m.modules.iter().all(|&v| v <= 1));
+    }
+}

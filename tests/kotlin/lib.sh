@@ -16,8 +16,8 @@ die() { echo "kotlin: error: $*" >&2; exit 1; }
 ensure_kotlinc() {
   KOTLIN_HOME="$CACHE/kotlin-compiler-$KOTLIN_VERSION/package"
   if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
-    command -v npm >/dev/null || die "npm is needed to fetch kotlin-compiler@$KOTLIN_VERSION (apt-get install npm)"
-    command -v java >/dev/null || die "a JDK is needed (apt-get install default-jdk-headless)"
+    apt_install npm npm
+    apt_install java default-jdk-headless
     say "fetching kotlin-compiler@$KOTLIN_VERSION from npm into $CACHE"
     local tmp
     tmp=$(mktemp -d)
@@ -34,13 +34,23 @@ ensure_kotlinc() {
   KOTLIN_LIB="$KOTLIN_HOME/lib"
 }
 
+# apt_install COMMAND PACKAGE: install PACKAGE from Debian when COMMAND is missing (as root).
+apt_install() {
+  command -v "$1" >/dev/null && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $2"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2") >/dev/null
+  fi
+  command -v "$1" >/dev/null || die "$1 is missing: apt-get install $2"
+}
+
 # JNA, which the generated bindings load the library with: Debian's libjna-java.
 ensure_jna() {
   JNA_JAR=${JNA_JAR:-/usr/share/java/jna.jar}
   if [ ! -f "$JNA_JAR" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing libjna-java"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjna-java >/dev/null
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjna-java) >/dev/null
     fi
     [ -f "$JNA_JAR" ] || die "JNA missing: apt-get install libjna-java (or set JNA_JAR)"
   fi
