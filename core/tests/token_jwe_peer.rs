@@ -27,7 +27,9 @@ fn peer(request: &Value) -> Value {
     let out = child.wait_with_output().expect("peer output");
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(3) {
-        panic!("the JWE peer needs jwcrypto: pip3 install -r tests/peers/requirements.txt ({stderr})");
+        panic!(
+            "the JWE peer needs jwcrypto: pip3 install -r tests/peers/requirements.txt ({stderr})"
+        );
     }
     assert!(out.status.success(), "peer failed: {stderr}");
     serde_json::from_slice(&out.stdout).expect("peer JSON")
@@ -46,8 +48,13 @@ fn jwcrypto_decrypts_what_the_wallet_encrypts() {
     let card = br#"{"pan":"6212345678901265","expiry":"12/30","name":"LI LEI"}"#;
     for plaintext in [&card[..], b"x", &[0xA5u8; 4096][..]] {
         let compact = jwe::encrypt(&recipient, plaintext, Some("application/json")).unwrap();
-        let out = peer(&json!({"op": "decrypt", "jwk": private_jwk(&server, "server-2026"), "jwe": compact}));
-        assert_eq!(b64_decode(out["plaintext_b64"].as_str().unwrap()).unwrap(), plaintext);
+        let out = peer(
+            &json!({"op": "decrypt", "jwk": private_jwk(&server, "server-2026"), "jwe": compact}),
+        );
+        assert_eq!(
+            b64_decode(out["plaintext_b64"].as_str().unwrap()).unwrap(),
+            plaintext
+        );
         assert_eq!(out["header"]["alg"], "ECDH-ES");
         assert_eq!(out["header"]["enc"], "A256GCM");
         assert_eq!(out["header"]["kid"], "server-2026");
@@ -61,7 +68,13 @@ fn wallet_decrypts_what_jwcrypto_encrypts() {
     let keys = br#"{"keys":[{"atc":1,"key":"00112233445566778899AABBCCDDEEFF"}]}"#;
     let out = peer(&json!({"op": "encrypt", "jwk": public, "plaintext_b64": b64_encode(keys)}));
     let compact = out["jwe"].as_str().unwrap();
-    assert_eq!(&jwe::decrypt(&device, "device-1", compact).unwrap()[..], &keys[..]);
+    assert_eq!(
+        &jwe::decrypt(&device, "device-1", compact).unwrap()[..],
+        &keys[..]
+    );
     // The peer's token with the wrong kid expected is refused, not decrypted.
-    assert_eq!(jwe::decrypt(&device, "device-2", compact).err(), Some(jwe::JweError::Kid));
+    assert_eq!(
+        jwe::decrypt(&device, "device-2", compact).err(),
+        Some(jwe::JweError::Kid)
+    );
 }

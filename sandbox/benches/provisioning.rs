@@ -32,16 +32,36 @@ fn rig() -> Rig {
     let home = tempfile::tempdir().expect("home");
     let wrapper = SoftwareKeyWrapper::in_dir(home.path()).expect("wrapper");
     let store = Store::open(home.path(), Arc::new(wrapper)).expect("store");
-    let mut cfg = TokenConfig::new(server.url.clone(), std::fs::read(&server.ca_path).expect("ca"));
-    cfg.client = ClientOptions { attempts: 1, ..ClientOptions::default() };
-    cfg.policy = KeyPolicy { initial_keys: 10, threshold: 3, batch: 100 };
+    let mut cfg = TokenConfig::new(
+        server.url.clone(),
+        std::fs::read(&server.ca_path).expect("ca"),
+    );
+    cfg.client = ClientOptions {
+        attempts: 1,
+        ..ClientOptions::default()
+    };
+    cfg.policy = KeyPolicy {
+        initial_keys: 10,
+        threshold: 3,
+        batch: 100,
+    };
     let prov = Provisioner::new(cfg).expect("provisioner");
-    Rig { _server_dir: server_dir, _home: home, _server: server, store, prov }
+    Rig {
+        _server_dir: server_dir,
+        _home: home,
+        _server: server,
+        store,
+        prov,
+    }
 }
 
 fn provision(r: &mut Rig) -> String {
     let card = catalogue::pick(Scheme::Visa, Behaviour::Approve).expect("card");
-    let input = CardInput { pan: card.pan.as_bytes(), expiry: card.expiry, name: card.name };
+    let input = CardInput {
+        pan: card.pan.as_bytes(),
+        expiry: card.expiry,
+        name: card.name,
+    };
     let p = r.prov.begin(&mut r.store, input).expect("begin");
     let p = r.prov.accept_terms(&mut r.store, &p.id).expect("accept");
     p.card_id.expect("active")
@@ -74,7 +94,9 @@ fn benches(c: &mut Criterion) {
     g.bench_function("provision_round_trip", |b| b.iter(|| provision(&mut r)));
 
     let card_id = provision(&mut r);
-    r.prov.replenish_n(&mut r.store, &card_id, 90).expect("top up to 100");
+    r.prov
+        .replenish_n(&mut r.store, &card_id, 90)
+        .expect("top up to 100");
     g.bench_function("replenish_100_keys", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -83,7 +105,10 @@ fn benches(c: &mut Criterion) {
                 let left = r.store.remaining_keys(&card_id).expect("remaining");
                 spend(&mut r.store, &card_id, left);
                 let t = Instant::now();
-                let added = r.prov.replenish_n(&mut r.store, &card_id, 100).expect("replenish");
+                let added = r
+                    .prov
+                    .replenish_n(&mut r.store, &card_id, 100)
+                    .expect("replenish");
                 total += t.elapsed();
                 assert_eq!(added, 100);
             }

@@ -14,7 +14,11 @@ use wallet_sandbox::catalogue;
 use wallet_sandbox::server::{self, Config};
 
 #[derive(Parser)]
-#[command(name = "wallet-sandbox", version, about = "walletcore sandbox: token service + issuer host on loopback")]
+#[command(
+    name = "wallet-sandbox",
+    version,
+    about = "walletcore sandbox: token service + issuer host on loopback"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,7 +97,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{}", serde_json::to_string_pretty(catalogue::CARDS)?);
             } else {
                 for c in catalogue::CARDS {
-                    println!("{:<20} {}  {:<10} {:<13} {}", c.pan, c.expiry, c.scheme.name(), c.name, c.note);
+                    println!(
+                        "{:<20} {}  {:<10} {:<13} {}",
+                        c.pan,
+                        c.expiry,
+                        c.scheme.name(),
+                        c.name,
+                        c.note
+                    );
                 }
             }
             Ok(())
@@ -117,15 +128,26 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 fn serve(dir: PathBuf, addr: SocketAddr, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     let running = server::start(Config { dir, addr })?;
     if json {
-        println!("{}", serde_json::json!({"url": running.url, "ca": running.ca_path}));
+        println!(
+            "{}",
+            serde_json::json!({"url": running.url, "ca": running.ca_path})
+        );
     } else {
         println!("walletcore sandbox token service: {}", running.url);
-        println!("CA to pin in the wallet:          {}", running.ca_path.display());
-        println!("OTP outbox:                        {}", running.dir.join(server::OTP_OUTBOX).display());
+        println!(
+            "CA to pin in the wallet:          {}",
+            running.ca_path.display()
+        );
+        println!(
+            "OTP outbox:                        {}",
+            running.dir.join(server::OTP_OUTBOX).display()
+        );
     }
     use std::io::Write;
     std::io::stdout().flush()?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(tokio::signal::ctrl_c())?;
     running.shutdown();
     Ok(())

@@ -48,7 +48,12 @@ pub fn new_token_pan(scheme: Scheme, len: usize) -> Result<String, VaultError> {
 }
 
 /// Allocate a token PAN for `pan` (same length, unique in the vault) and record the mapping.
-pub fn tokenize(tx: &Transaction<'_>, token_ref: &str, scheme: Scheme, pan: &str) -> Result<String, VaultError> {
+pub fn tokenize(
+    tx: &Transaction<'_>,
+    token_ref: &str,
+    scheme: Scheme,
+    pan: &str,
+) -> Result<String, VaultError> {
     for _ in 0..32 {
         let candidate = new_token_pan(scheme, pan.len())?;
         let inserted = tx.execute(
@@ -65,7 +70,11 @@ pub fn tokenize(tx: &Transaction<'_>, token_ref: &str, scheme: Scheme, pan: &str
 /// The funding PAN behind a token PAN (what an issuer host does before authorising).
 pub fn detokenize(tx: &Transaction<'_>, token_pan: &str) -> Result<Option<String>, VaultError> {
     Ok(tx
-        .query_row("SELECT pan FROM vault WHERE token_pan = ?1", [token_pan], |r| r.get(0))
+        .query_row(
+            "SELECT pan FROM vault WHERE token_pan = ?1",
+            [token_pan],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -94,7 +103,10 @@ mod tests {
         let tx = conn.transaction().unwrap();
         let t = tokenize(&tx, "ref1", Scheme::Visa, "4000123400000008").unwrap();
         assert_ne!(t, "4000123400000008");
-        assert_eq!(detokenize(&tx, &t).unwrap().as_deref(), Some("4000123400000008"));
+        assert_eq!(
+            detokenize(&tx, &t).unwrap().as_deref(),
+            Some("4000123400000008")
+        );
         assert_eq!(detokenize(&tx, "4000123400000008").unwrap(), None);
     }
 }

@@ -29,8 +29,11 @@ fn serve(dir: &std::path::Path) -> (Serving, Value) {
     let stdout = child.stdout.take().expect("stdout");
     let serving = Serving(child);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
-    let v: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("not one JSON line: {line:?} ({e})"));
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let v: Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("not one JSON line: {line:?} ({e})"));
     (serving, v)
 }
 
@@ -57,7 +60,11 @@ fn serve_prints_url_and_ca_and_keeps_its_identity_across_restarts() {
 
     let (_second, v2) = serve(dir.path());
     assert_eq!(v2["ca"], v["ca"]);
-    assert_eq!(get_keys(&v2), keys, "the server's JWE key survives a restart");
+    assert_eq!(
+        get_keys(&v2),
+        keys,
+        "the server's JWE key survives a restart"
+    );
     for f in ["ca.pem", "server.pem", "server.key", "sandbox.db"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
@@ -73,19 +80,27 @@ fn a_wrong_ca_is_refused() {
     let client = wallet_core::token::client::TokenClient::new(
         v["url"].as_str().unwrap(),
         &foreign_ca,
-        wallet_core::token::client::ClientOptions { attempts: 1, ..Default::default() },
+        wallet_core::token::client::ClientOptions {
+            attempts: 1,
+            ..Default::default()
+        },
     )
     .unwrap();
     let err = client.server_keys().unwrap_err();
     match err {
-        wallet_core::token::client::ClientError::Tls(msg) => assert!(msg.contains("certificate"), "{msg}"),
+        wallet_core::token::client::ClientError::Tls(msg) => {
+            assert!(msg.contains("certificate"), "{msg}")
+        }
         other => panic!("expected a TLS refusal, got {other:?}"),
     }
 }
 
 #[test]
 fn test_cards_json_lists_the_catalogue() {
-    let out = Command::new(BIN).args(["test-cards", "--json"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["test-cards", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let cards: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cards.len(), wallet_sandbox::catalogue::CARDS.len());
@@ -103,8 +118,16 @@ fn test_cards_json_lists_the_catalogue() {
 #[test]
 fn keys_json_prints_the_issuer_master_keys_the_server_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN).args(["keys", "--json", "--dir"]).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["keys", "--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
     for scheme in ["unionpay", "visa", "mastercard"] {
         let imk = keys[scheme]["imk_ac"].as_str().unwrap();
@@ -112,8 +135,18 @@ fn keys_json_prints_the_issuer_master_keys_the_server_uses() {
         assert!(keys[scheme]["cvn"].is_string());
     }
     // Stable across runs, distinct per scheme, not the public EMV test key.
-    let again = Command::new(BIN).args(["keys", "--json", "--dir"]).arg(dir.path()).output().unwrap();
-    assert_eq!(serde_json::from_slice::<Value>(&again.stdout).unwrap(), keys);
+    let again = Command::new(BIN)
+        .args(["keys", "--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&again.stdout).unwrap(),
+        keys
+    );
     assert_ne!(keys["visa"]["imk_ac"], keys["mastercard"]["imk_ac"]);
-    assert_ne!(keys["visa"]["imk_ac"].as_str().unwrap(), wallet_sandbox::issuer::TEST_IMK_HEX);
+    assert_ne!(
+        keys["visa"]["imk_ac"].as_str().unwrap(),
+        wallet_sandbox::issuer::TEST_IMK_HEX
+    );
 }

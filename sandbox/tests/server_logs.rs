@@ -35,7 +35,8 @@ fn contains_word(hay: &str, needle: &str) -> bool {
     hay.match_indices(&needle).any(|(i, _)| {
         let before = hay[..i].chars().next_back();
         let after = hay[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_hexdigit()) && !after.is_some_and(|c| c.is_ascii_hexdigit())
+        !before.is_some_and(|c| c.is_ascii_hexdigit())
+            && !after.is_some_and(|c| c.is_ascii_hexdigit())
     })
 }
 
@@ -51,7 +52,11 @@ fn a_full_card_life_logs_no_secret() {
     let p = w.prov.accept_terms(&mut w.store, &p.id).unwrap();
     let p = w.prov.select_idv(&mut w.store, &p.id, "sms-1").unwrap();
     let otp = sb.otp(&p.id);
-    let _ = w.prov.submit_otp(&mut w.store, &p.id, if otp == "000000" { "000001" } else { "000000" });
+    let _ = w.prov.submit_otp(
+        &mut w.store,
+        &p.id,
+        if otp == "000000" { "000001" } else { "000000" },
+    );
     let p = w.prov.submit_otp(&mut w.store, &p.id, &otp).unwrap();
     let card_id = p.card_id.clone().unwrap_or_else(|| panic!("{p:?}"));
     for amount in [1_00, 20_00, 49_99, 5, 7, 8, 9, 10] {
@@ -63,11 +68,18 @@ fn a_full_card_life_logs_no_secret() {
 
     // The secrets, from both databases and the issuer.
     let token_pan = w.store.card(&card_id).unwrap().profile.token_pan.clone();
-    let conn = rusqlite::Connection::open(sb.dir.path().join(wallet_sandbox::server::DB_FILE)).unwrap();
+    let conn =
+        rusqlite::Connection::open(sb.dir.path().join(wallet_sandbox::server::DB_FILE)).unwrap();
     let (log_key, last_issued, cvn): (Vec<u8>, u16, String) = conn
-        .query_row("SELECT log_mac_key, last_issued_atc, cvn FROM tokens", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT log_mac_key, last_issued_atc, cvn FROM tokens",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
-    let server_scalar: Vec<u8> = conn.query_row("SELECT scalar FROM server_keys", [], |r| r.get(0)).unwrap();
+    let server_scalar: Vec<u8> = conn
+        .query_row("SELECT scalar FROM server_keys", [], |r| r.get(0))
+        .unwrap();
     let imks = wallet_sandbox::server::issuer_keys(sb.dir.path()).unwrap();
     let imk = imks["visa"]["imk_ac"].as_str().unwrap().to_owned();
     let mut issuer = Issuer::with_test_keys();
@@ -76,13 +88,31 @@ fn a_full_card_life_logs_no_secret() {
     req.cvn = serde_json::from_value(serde_json::Value::String(cvn)).unwrap();
     req.pan = Some(token_pan.clone());
     req.key_count = last_issued;
-    let session_keys: Vec<String> = issuer.personalise(&req).unwrap().keys.iter().map(|k| hex::encode(k.key.as_bytes())).collect();
+    let session_keys: Vec<String> = issuer
+        .personalise(&req)
+        .unwrap()
+        .keys
+        .iter()
+        .map(|k| hex::encode(k.key.as_bytes()))
+        .collect();
     assert_eq!(session_keys.len(), 20, "10 issued, 10 replenished");
 
     let lines = LINES.lock().unwrap().clone();
-    assert!(lines.len() > 50, "the capture saw the run: {} lines", lines.len());
-    assert!(lines.iter().any(|l| l.contains("token:") && l.contains("active")), "wallet logs captured");
-    assert!(lines.iter().any(|l| l.contains("wallet_sandbox")), "server logs captured");
+    assert!(
+        lines.len() > 50,
+        "the capture saw the run: {} lines",
+        lines.len()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("token:") && l.contains("active")),
+        "wallet logs captured"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("wallet_sandbox")),
+        "server logs captured"
+    );
     let mut secrets: Vec<(&str, String)> = vec![
         ("PAN", card.pan.to_owned()),
         ("token PAN", token_pan.clone()),
@@ -99,12 +129,22 @@ fn a_full_card_life_logs_no_secret() {
             assert!(!contains_word(line, secret), "{what} in log line: {line}");
         }
         // No PAN-shaped number of any kind in our own lines (rustls traces handshake randoms).
-        if !line.split(' ').nth(1).is_some_and(|target| target.starts_with("wallet")) {
+        if !line
+            .split(' ')
+            .nth(1)
+            .is_some_and(|target| target.starts_with("wallet"))
+        {
             continue;
         }
-        let digits: Vec<&str> = line.split(|c: char| !c.is_ascii_digit()).filter(|d| d.len() >= 15).collect();
+        let digits: Vec<&str> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|d| d.len() >= 15)
+            .collect();
         for d in digits {
-            assert!(!wallet_core::token::pan::luhn_valid(d), "PAN-like number in log line: {line}");
+            assert!(
+                !wallet_core::token::pan::luhn_valid(d),
+                "PAN-like number in log line: {line}"
+            );
         }
     }
 }

@@ -14,7 +14,11 @@ use wallet_sandbox::catalogue::{self, Behaviour};
 use wallet_sandbox::server::faults::{Fault, Step};
 
 fn no_retry() -> ClientOptions {
-    ClientOptions { request_timeout: Duration::from_millis(600), attempts: 1, ..ClientOptions::default() }
+    ClientOptions {
+        request_timeout: Duration::from_millis(600),
+        attempts: 1,
+        ..ClientOptions::default()
+    }
 }
 
 fn faults() -> [Fault; 5] {
@@ -28,7 +32,10 @@ fn faults() -> [Fault; 5] {
 }
 
 fn committed(f: Fault) -> bool {
-    matches!(f, Fault::ErrorAfterCommit | Fault::CutAfterCommit | Fault::StallAfterCommit(_))
+    matches!(
+        f,
+        Fault::ErrorAfterCommit | Fault::CutAfterCommit | Fault::StallAfterCommit(_)
+    )
 }
 
 fn unknown(r: Result<wallet_core::token::Provisioning, TokenError>) -> String {
@@ -44,7 +51,10 @@ fn restart_and_resume(sb: &Sandbox, w: &mut Wallet, id: &str) -> wallet_core::to
     std::thread::sleep(Duration::from_millis(700));
     w.restart(sb, no_retry());
     let p = w.prov.provisioning(&w.store, id).unwrap();
-    assert!(p.outcome_unknown, "the outbox says a request is in flight: {p:?}");
+    assert!(
+        p.outcome_unknown,
+        "the outbox says a request is in flight: {p:?}"
+    );
     w.prov.resume(&mut w.store, id).unwrap()
 }
 
@@ -66,10 +76,28 @@ fn finish(sb: &Sandbox, w: &mut Wallet, id: &str) -> wallet_core::token::Provisi
 fn assert_one_card(sb: &Sandbox, w: &Wallet, p: &wallet_core::token::Provisioning, what: &str) {
     assert_eq!(p.state, ProvisioningState::Active, "{what}: {p:?}");
     assert!(!p.outcome_unknown, "{what}");
-    assert_eq!(sb.count("SELECT count(*) FROM tokens"), 1, "{what}: one token on the server");
-    assert_eq!(w.store.cards().unwrap().len(), 1, "{what}: one card in the wallet");
-    assert_eq!(w.store.remaining_keys(p.card_id.as_deref().unwrap()).unwrap(), 10, "{what}");
-    assert_eq!(sb.count("SELECT count(*) FROM issued_atcs"), 10, "{what}: keys issued once");
+    assert_eq!(
+        sb.count("SELECT count(*) FROM tokens"),
+        1,
+        "{what}: one token on the server"
+    );
+    assert_eq!(
+        w.store.cards().unwrap().len(),
+        1,
+        "{what}: one card in the wallet"
+    );
+    assert_eq!(
+        w.store
+            .remaining_keys(p.card_id.as_deref().unwrap())
+            .unwrap(),
+        10,
+        "{what}"
+    );
+    assert_eq!(
+        sb.count("SELECT count(*) FROM issued_atcs"),
+        10,
+        "{what}: keys issued once"
+    );
 }
 
 #[test]
@@ -92,8 +120,14 @@ fn eligibility_fault_resolved_by_status_query() {
             assert_one_card(&sb, &w, &p, &format!("{fault:?}"));
         } else {
             // The card data never arrived and is gone from the wallet: start again.
-            assert!(matches!(resumed, Err(TokenError::ReenterCard)), "{fault:?}: {resumed:?}");
-            assert_eq!(w.prov.provisioning(&w.store, &id).unwrap().state, ProvisioningState::Failed);
+            assert!(
+                matches!(resumed, Err(TokenError::ReenterCard)),
+                "{fault:?}: {resumed:?}"
+            );
+            assert_eq!(
+                w.prov.provisioning(&w.store, &id).unwrap().state,
+                ProvisioningState::Failed
+            );
             assert_eq!(sb.count("SELECT count(*) FROM provisionings"), 0);
             let p = w.prov.begin(&mut w.store, card_input(card)).unwrap();
             let p = finish(&sb, &mut w, &p.id);
@@ -161,7 +195,13 @@ fn retries_absorb_faults_without_the_caller_noticing() {
         backoff: Duration::from_millis(20),
         ..ClientOptions::default()
     });
-    for step in [Step::Register, Step::Eligibility, Step::Terms, Step::Tokenize, Step::Credentials] {
+    for step in [
+        Step::Register,
+        Step::Eligibility,
+        Step::Terms,
+        Step::Tokenize,
+        Step::Credentials,
+    ] {
         sb.server.faults().arm(step, Fault::CutAfterCommit);
     }
     let card = catalogue::pick(Scheme::Visa, Behaviour::Approve).unwrap();
@@ -181,7 +221,11 @@ fn server_down_then_back_on_the_same_directory() {
     let Sandbox { server, dir } = sb;
     server.shutdown();
     let id = unknown(w.prov.accept_terms(&mut w.store, &p.id));
-    let server = wallet_sandbox::server::start(wallet_sandbox::server::Config { dir: dir.path().to_owned(), addr }).unwrap();
+    let server = wallet_sandbox::server::start(wallet_sandbox::server::Config {
+        dir: dir.path().to_owned(),
+        addr,
+    })
+    .unwrap();
     let sb = Sandbox { server, dir };
     w.restart(&sb, no_retry());
     let p = w.prov.resume(&mut w.store, &id).unwrap();

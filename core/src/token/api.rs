@@ -280,7 +280,10 @@ pub struct Replenish {
 
 /// Serialize secret-bearing JSON into a zeroizing buffer sized up front, so no reallocation
 /// leaves a stale copy behind.
-pub fn to_secret_json<T: Serialize>(value: &T, capacity: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, serde_json::Error> {
+pub fn to_secret_json<T: Serialize>(
+    value: &T,
+    capacity: usize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, serde_json::Error> {
     let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
     serde_json::to_writer(&mut *buf, value)?;
     Ok(buf)

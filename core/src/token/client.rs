@@ -114,7 +114,8 @@ pub struct TokenClient {
 pub fn pinned_tls_config(ca_pem: &[u8]) -> Result<rustls::ClientConfig, ClientError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
-        let cert = cert.map_err(|_| ClientError::Config("CA file is not PEM certificates".into()))?;
+        let cert =
+            cert.map_err(|_| ClientError::Config("CA file is not PEM certificates".into()))?;
         roots
             .add(cert)
             .map_err(|e| ClientError::Config(format!("CA certificate refused: {e}")))?;
@@ -152,7 +153,11 @@ impl TokenClient {
             .timeout(options.request_timeout)
             .build()
             .map_err(|e| ClientError::Config(e.to_string()))?;
-        Ok(Self { http, base: base_url.trim_end_matches('/').to_owned(), options })
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            options,
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -162,13 +167,20 @@ impl TokenClient {
     /// `GET /v1/keys`: the server's card-data encryption keys.
     pub fn server_keys(&self) -> Result<Jwks, ClientError> {
         self.with_retries(|| {
-            let resp = self.http.get(format!("{}{}", self.base, super::api::KEYS)).send();
+            let resp = self
+                .http
+                .get(format!("{}{}", self.base, super::api::KEYS))
+                .send();
             read(resp)
         })
     }
 
     /// An unsigned JSON POST (the terminal's authorisation request).
-    pub fn post_unsigned<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, ClientError> {
+    pub fn post_unsigned<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &[u8],
+    ) -> Result<T, ClientError> {
         self.with_retries(|| {
             let resp = self
                 .http
@@ -193,7 +205,8 @@ impl TokenClient {
         let device_id = keys.device_id();
         self.with_retries(|| {
             let timestamp = now_secs();
-            let nonce = sign::random_token().ok_or_else(|| ClientError::Device("random generator failed".into()))?;
+            let nonce = sign::random_token()
+                .ok_or_else(|| ClientError::Device("random generator failed".into()))?;
             let canonical = Canonical {
                 method: method.as_str(),
                 path,
@@ -204,7 +217,9 @@ impl TokenClient {
                 idempotency_key: idempotency_key.unwrap_or(""),
             }
             .to_bytes();
-            let signature = keys.sign(&canonical).map_err(|e| ClientError::Device(e.to_string()))?;
+            let signature = keys
+                .sign(&canonical)
+                .map_err(|e| ClientError::Device(e.to_string()))?;
             let url = format!("{}{path}", self.base);
             let mut req = match method {
                 Method::Get => self.http.get(url),
@@ -226,7 +241,10 @@ impl TokenClient {
         })
     }
 
-    fn with_retries<T>(&self, mut attempt: impl FnMut() -> Result<T, ClientError>) -> Result<T, ClientError> {
+    fn with_retries<T>(
+        &self,
+        mut attempt: impl FnMut() -> Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
         let mut wait = self.options.backoff;
         let mut tries = 0;
         loop {
@@ -283,7 +301,10 @@ fn transport(e: &reqwest::Error) -> ClientError {
 fn read<T: DeserializeOwned>(resp: reqwest::Result<Response>) -> Result<T, ClientError> {
     let resp = resp.map_err(|e| transport(&e))?;
     let status = resp.status();
-    if resp.content_length().is_some_and(|l| l > MAX_RESPONSE_BODY as u64) {
+    if resp
+        .content_length()
+        .is_some_and(|l| l > MAX_RESPONSE_BODY as u64)
+    {
         return Err(ClientError::BadResponse("answer too large".into()));
     }
     let mut body = Vec::new();
@@ -297,13 +318,17 @@ fn read<T: DeserializeOwned>(resp: reqwest::Result<Response>) -> Result<T, Clien
         return Err(ClientError::BadResponse("answer too large".into()));
     }
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| ClientError::BadResponse(format!("JSON: {e}")));
+        return serde_json::from_slice(&body)
+            .map_err(|e| ClientError::BadResponse(format!("JSON: {e}")));
     }
     if status.is_server_error() || status.as_u16() == 429 {
         let message = serde_json::from_slice::<ErrorBody>(&body)
             .map(|b| b.error.message)
             .unwrap_or_else(|_| status.canonical_reason().unwrap_or("error").to_owned());
-        return Err(ClientError::Server { status: status.as_u16(), message });
+        return Err(ClientError::Server {
+            status: status.as_u16(),
+            message,
+        });
     }
     match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(b) => Err(ClientError::Rejected {

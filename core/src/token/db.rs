@@ -26,11 +26,20 @@ pub fn load_device(store: &Store) -> Result<Option<(DeviceKeys, Option<String>)>
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((signing, agreement, registered)) = row else { return Ok(None) };
+    let Some((signing, agreement, registered)) = row else {
+        return Ok(None);
+    };
     let sealer = store.sealer();
-    let pkcs8 = sealer.open(Place::new("token_device", DEVICE_ROW, "signing_key"), &signing)?;
-    let scalar = sealer.open(Place::new("token_device", DEVICE_ROW, "agreement_key"), &agreement)?;
-    let keys = DeviceKeys::from_parts(&pkcs8, &scalar).map_err(|e| TokenError::Device(e.to_string()))?;
+    let pkcs8 = sealer.open(
+        Place::new("token_device", DEVICE_ROW, "signing_key"),
+        &signing,
+    )?;
+    let scalar = sealer.open(
+        Place::new("token_device", DEVICE_ROW, "agreement_key"),
+        &agreement,
+    )?;
+    let keys =
+        DeviceKeys::from_parts(&pkcs8, &scalar).map_err(|e| TokenError::Device(e.to_string()))?;
     Ok(Some((keys, registered)))
 }
 
@@ -51,7 +60,10 @@ pub fn save_device(store: &mut Store, keys: &DeviceKeys) -> Result<(), TokenErro
 
 pub fn mark_registered(store: &mut Store, server_url: &str) -> Result<(), TokenError> {
     store.write(|tx, _| {
-        tx.execute("UPDATE token_device SET registered_at = ?1 WHERE id = ?2", params![server_url, DEVICE_ROW])?;
+        tx.execute(
+            "UPDATE token_device SET registered_at = ?1 WHERE id = ?2",
+            params![server_url, DEVICE_ROW],
+        )?;
         Ok(())
     })?;
     Ok(())
@@ -90,11 +102,28 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<Row>, TokenError> {
             },
         )
         .optional()?;
-    let Some((state, scheme, suffix, terms, methods, method, attempts, token_ref, p_step, p_key, err, url)) = row else {
+    let Some((
+        state,
+        scheme,
+        suffix,
+        terms,
+        methods,
+        method,
+        attempts,
+        token_ref,
+        p_step,
+        p_key,
+        err,
+        url,
+    )) = row
+    else {
         return Ok(None);
     };
     let state = ProvisioningState::parse(&state).ok_or_else(|| corrupt("provisioning state"))?;
-    let scheme: Option<Scheme> = scheme.map(|s| s.parse()).transpose().map_err(|_| corrupt("scheme"))?;
+    let scheme: Option<Scheme> = scheme
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|_| corrupt("scheme"))?;
     let terms: Option<Terms> = terms
         .map(|t| serde_json::from_str(&t))
         .transpose()
@@ -108,7 +137,9 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<Row>, TokenError> {
         (Some(s), Some(k)) => Some((Step::parse(&s).ok_or_else(|| corrupt("pending step"))?, k)),
         _ => None,
     };
-    let card_id = (state == ProvisioningState::Active).then(|| token_ref.clone()).flatten();
+    let card_id = (state == ProvisioningState::Active)
+        .then(|| token_ref.clone())
+        .flatten();
     Ok(Some(Row {
         view: Provisioning {
             id: id.to_owned(),
@@ -138,10 +169,17 @@ pub fn list(conn: &Connection) -> Result<Vec<Provisioning>, TokenError> {
         .prepare("SELECT id FROM token_provisionings ORDER BY created_at, id")?
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
-    ids.iter().map(|id| require(conn, id).map(|r| r.view)).collect()
+    ids.iter()
+        .map(|id| require(conn, id).map(|r| r.view))
+        .collect()
 }
 
-pub fn insert(store: &mut Store, id: &str, server_url: &str, pending_key: &str) -> Result<(), TokenError> {
+pub fn insert(
+    store: &mut Store,
+    id: &str,
+    server_url: &str,
+    pending_key: &str,
+) -> Result<(), TokenError> {
     store.write(|tx, _| {
         let now = now_ms();
         tx.execute(
@@ -155,7 +193,13 @@ pub fn insert(store: &mut Store, id: &str, server_url: &str, pending_key: &str) 
 }
 
 /// Record the request about to be sent (the outbox), committing before it leaves.
-pub fn set_pending(store: &mut Store, id: &str, step: Step, key: &str, state: ProvisioningState) -> Result<(), TokenError> {
+pub fn set_pending(
+    store: &mut Store,
+    id: &str,
+    step: Step,
+    key: &str,
+    state: ProvisioningState,
+) -> Result<(), TokenError> {
     store.write(|tx, _| {
         tx.execute(
             "UPDATE token_provisionings SET pending_step = ?2, pending_key = ?3, state = ?4, updated_at = ?5
@@ -183,9 +227,16 @@ pub struct Update<'a> {
 }
 
 pub fn apply(tx: &Transaction<'_>, id: &str, u: &Update<'_>) -> Result<(), StoreError> {
-    let json = |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::Invalid(e.to_string()));
-    let terms = u.terms.map(|t| json(serde_json::to_string(t))).transpose()?;
-    let methods = u.idv_methods.map(|m| json(serde_json::to_string(m))).transpose()?;
+    let json =
+        |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::Invalid(e.to_string()));
+    let terms = u
+        .terms
+        .map(|t| json(serde_json::to_string(t)))
+        .transpose()?;
+    let methods = u
+        .idv_methods
+        .map(|m| json(serde_json::to_string(m)))
+        .transpose()?;
     tx.execute(
         "UPDATE token_provisionings SET
             state = coalesce(?2, state),
@@ -264,7 +315,8 @@ pub fn load_card(conn: &Connection, card_id: &str) -> Result<Option<CardRow>, To
             },
         )
         .optional()?;
-    let Some((row, token_ref, pid, state, mac, issued, reported, p_step, p_key, p_body, url)) = row else {
+    let Some((row, token_ref, pid, state, mac, issued, reported, p_step, p_key, p_body, url)) = row
+    else {
         return Ok(None);
     };
     let pending = match (p_step, p_key, p_body) {
@@ -338,7 +390,11 @@ pub fn activate(store: &mut Store, c: &NewCard<'_>) -> Result<(), TokenError> {
     Ok(())
 }
 
-pub fn set_card_pending(store: &mut Store, card_id: &str, pending: Option<(&str, &str, &str)>) -> Result<(), TokenError> {
+pub fn set_card_pending(
+    store: &mut Store,
+    card_id: &str,
+    pending: Option<(&str, &str, &str)>,
+) -> Result<(), TokenError> {
     store.write(|tx, _| {
         let (s, k, b) = match pending {
             Some((s, k, b)) => (Some(s), Some(k), Some(b)),
@@ -354,7 +410,11 @@ pub fn set_card_pending(store: &mut Store, card_id: &str, pending: Option<(&str,
     Ok(())
 }
 
-pub fn set_card_state(tx: &Transaction<'_>, card_id: &str, state: CardState) -> Result<(), StoreError> {
+pub fn set_card_state(
+    tx: &Transaction<'_>,
+    card_id: &str,
+    state: CardState,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE token_cards SET state = ?2, updated_at = ?3 WHERE card_id = ?1",
         params![card_id, state.as_str(), now_ms()],
@@ -363,7 +423,12 @@ pub fn set_card_state(tx: &Transaction<'_>, card_id: &str, state: CardState) -> 
 }
 
 /// After a replenishment was installed: new issued high-water mark and acknowledged log.
-pub fn replenished(store: &mut Store, card_id: &str, last_issued: u16, reported_through: u16) -> Result<(), TokenError> {
+pub fn replenished(
+    store: &mut Store,
+    card_id: &str,
+    last_issued: u16,
+    reported_through: u16,
+) -> Result<(), TokenError> {
     store.write(|tx, _| {
         tx.execute(
             "UPDATE token_cards SET last_issued_atc = max(last_issued_atc, ?2),
@@ -391,7 +456,11 @@ pub fn used_atcs(conn: &Connection, card_id: &str, after: u16) -> Result<Vec<u16
 
 pub fn events_after(conn: &Connection) -> Result<u64, TokenError> {
     let v: Option<i64> = conn
-        .query_row("SELECT events_after FROM token_sync WHERE id = 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT events_after FROM token_sync WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
 }

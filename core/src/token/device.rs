@@ -40,12 +40,22 @@ impl DeviceKeys {
     }
 
     /// From the two stored private keys: PKCS#8 for signing, the raw scalar for agreement.
-    pub fn from_parts(signing_pkcs8: &[u8], agreement_scalar: &[u8]) -> Result<Self, DeviceKeyError> {
+    pub fn from_parts(
+        signing_pkcs8: &[u8],
+        agreement_scalar: &[u8],
+    ) -> Result<Self, DeviceKeyError> {
         let rng = SystemRandom::new();
-        let signing = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, signing_pkcs8, &rng)
-            .map_err(|_| DeviceKeyError::Corrupt)?;
-        let agreement = AgreementKey::from_bytes(agreement_scalar).ok_or(DeviceKeyError::Corrupt)?;
-        Ok(Self { signing, signing_pkcs8: Zeroizing::new(signing_pkcs8.to_vec()), agreement, rng })
+        let signing =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, signing_pkcs8, &rng)
+                .map_err(|_| DeviceKeyError::Corrupt)?;
+        let agreement =
+            AgreementKey::from_bytes(agreement_scalar).ok_or(DeviceKeyError::Corrupt)?;
+        Ok(Self {
+            signing,
+            signing_pkcs8: Zeroizing::new(signing_pkcs8.to_vec()),
+            agreement,
+            rng,
+        })
     }
 
     pub fn signing_pkcs8(&self) -> &[u8] {
@@ -62,7 +72,8 @@ impl DeviceKeys {
 
     pub fn signing_jwk(&self) -> EcJwk {
         // ring's P-256 public key is always the 65-byte uncompressed point.
-        EcJwk::from_sec1(self.signing.public_key().as_ref()).unwrap_or_else(|_| self.agreement.public_jwk())
+        EcJwk::from_sec1(self.signing.public_key().as_ref())
+            .unwrap_or_else(|_| self.agreement.public_jwk())
     }
 
     pub fn agreement_jwk(&self) -> EcJwk {
@@ -78,7 +89,10 @@ impl DeviceKeys {
 
     /// ECDSA P-256 / SHA-256 signature, r‖s (64 bytes), base64url.
     pub fn sign(&self, message: &[u8]) -> Result<String, DeviceKeyError> {
-        let sig = self.signing.sign(&self.rng, message).map_err(|_| DeviceKeyError::Random)?;
+        let sig = self
+            .signing
+            .sign(&self.rng, message)
+            .map_err(|_| DeviceKeyError::Random)?;
         Ok(super::b64::encode(sig.as_ref()))
     }
 }

@@ -17,7 +17,11 @@ pub enum TokenError {
     InvalidOtp,
     /// The token service said no; `code` is its error code (see `api::codes`).
     #[error("the token service refused: {message} ({code})")]
-    Refused { code: String, message: String, attempts_left: Option<u8> },
+    Refused {
+        code: String,
+        message: String,
+        attempts_left: Option<u8>,
+    },
     /// A request got no answer. Its outcome is recorded as unknown; `resume` settles it.
     #[error("no answer from the token service for {step} of provisioning {id}; resume later")]
     OutcomeUnknown { id: String, step: &'static str },
@@ -25,7 +29,11 @@ pub enum TokenError {
     #[error("no answer from the token service for {step} of card {card_id}; it is retried on sync")]
     CardOutcomeUnknown { card_id: String, step: &'static str },
     #[error("provisioning {id} is {state:?}; cannot {action}")]
-    WrongState { id: String, state: ProvisioningState, action: &'static str },
+    WrongState {
+        id: String,
+        state: ProvisioningState,
+        action: &'static str,
+    },
     #[error("no provisioning {0}")]
     UnknownProvisioning(String),
     #[error("card {0} did not come from a token service")]

@@ -215,7 +215,11 @@ pub fn encrypt(recipient: &EcJwk, plaintext: &[u8], cty: Option<&str>) -> Result
     let mut buf = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
     buf.extend_from_slice(plaintext);
     let tag = key
-        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(header_b64.as_bytes()), &mut *buf)
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(iv),
+            Aad::from(header_b64.as_bytes()),
+            &mut buf,
+        )
         .map_err(|_| JweError::Decrypt)?;
     Ok(format!(
         "{header_b64}..{}.{}.{}",
@@ -226,7 +230,11 @@ pub fn encrypt(recipient: &EcJwk, plaintext: &[u8], cty: Option<&str>) -> Result
 }
 
 /// Decrypt a compact JWE addressed to `key`, whose `kid` must equal `expected_kid`.
-pub fn decrypt(key: &AgreementKey, expected_kid: &str, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
+pub fn decrypt(
+    key: &AgreementKey,
+    expected_kid: &str,
+    compact: &str,
+) -> Result<Zeroizing<Vec<u8>>, JweError> {
     let mut parts = compact.split('.');
     let (Some(h), Some(ek), Some(iv), Some(ct), Some(tag), None) = (
         parts.next(),
@@ -261,8 +269,18 @@ pub fn decrypt(key: &AgreementKey, expected_kid: &str, compact: &str) -> Result<
     }
     let epk_point = header.epk.to_sec1().ok_or(JweError::EphemeralKey)?;
     let epk = p256::PublicKey::from_sec1_bytes(&epk_point).map_err(|_| JweError::EphemeralKey)?;
-    let apu = header.apu.as_deref().map(b64::decode).transpose().map_err(|_| JweError::Header)?;
-    let apv = header.apv.as_deref().map(b64::decode).transpose().map_err(|_| JweError::Header)?;
+    let apu = header
+        .apu
+        .as_deref()
+        .map(b64::decode)
+        .transpose()
+        .map_err(|_| JweError::Header)?;
+    let apv = header
+        .apv
+        .as_deref()
+        .map(b64::decode)
+        .transpose()
+        .map_err(|_| JweError::Header)?;
 
     let iv = b64::decode(iv).map_err(|_| JweError::Format)?;
     let tag = b64::decode(tag).map_err(|_| JweError::Format)?;
@@ -282,7 +300,11 @@ pub fn decrypt(key: &AgreementKey, expected_kid: &str, compact: &str) -> Result<
     );
     let aes = aes_key(&cek)?;
     let plain_len = aes
-        .open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(h.as_bytes()), &mut buf[..])
+        .open_in_place(
+            Nonce::assume_unique_for_key(iv),
+            Aad::from(h.as_bytes()),
+            &mut buf[..],
+        )
         .map_err(|_| JweError::Decrypt)?
         .len();
     buf.truncate(plain_len);
@@ -312,7 +334,13 @@ fn concat_kdf(z: &[u8], enc: &str, apu: &[u8], apv: &[u8]) -> Zeroizing<[u8; 32]
 
 /// One Concat KDF round: `SHA-256(1 || Z || len‖alg-id || len‖apu || len‖apv || keydatalen)`.
 /// One round yields 256 bits, all this module ever needs.
-fn concat_kdf_round(z: &[u8], alg_id: &str, apu: &[u8], apv: &[u8], keydatalen_bits: u32) -> Zeroizing<[u8; 32]> {
+fn concat_kdf_round(
+    z: &[u8],
+    alg_id: &str,
+    apu: &[u8],
+    apv: &[u8],
+    keydatalen_bits: u32,
+) -> Zeroizing<[u8; 32]> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(&1u32.to_be_bytes());
     ctx.update(z);
@@ -352,8 +380,8 @@ mod tests {
         // RFC 7518 Appendix C: ECDH-ES for A128GCM with apu "Alice", apv "Bob"; the 128-bit key
         // is the first half of the single round.
         let z: [u8; 32] = [
-            158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128,
-            106, 72, 246, 218, 167, 121, 140, 254, 144, 196,
+            158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49,
+            110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196,
         ];
         let out = concat_kdf_round(&z, "A128GCM", b"Alice", b"Bob", 128);
         assert_eq!(b64::encode(&out[..16]), "VqqN6vgjbSBcIijNcacQGg");
@@ -369,27 +397,65 @@ mod tests {
         // Flip one bit of the tag.
         let mut tag = b64::decode(parts[4]).unwrap();
         tag[0] ^= 1;
-        let bad = format!("{}..{}.{}.{}", parts[0], parts[2], parts[3], b64::encode(&tag));
+        let bad = format!(
+            "{}..{}.{}.{}",
+            parts[0],
+            parts[2],
+            parts[3],
+            b64::encode(&tag)
+        );
         assert_eq!(decrypt(&k, "k1", &bad).err(), Some(JweError::Decrypt));
 
         // Rewrite the header: alg substitution is refused before any crypto.
-        let mut h: serde_json::Value = serde_json::from_slice(&b64::decode(parts[0]).unwrap()).unwrap();
+        let mut h: serde_json::Value =
+            serde_json::from_slice(&b64::decode(parts[0]).unwrap()).unwrap();
         h["alg"] = "ECDH-ES+A256KW".into();
-        let bad = format!("{}..{}.{}.{}", b64::encode(h.to_string().as_bytes()), parts[2], parts[3], parts[4]);
-        assert!(matches!(decrypt(&k, "k1", &bad), Err(JweError::Algorithm(_))));
+        let bad = format!(
+            "{}..{}.{}.{}",
+            b64::encode(h.to_string().as_bytes()),
+            parts[2],
+            parts[3],
+            parts[4]
+        );
+        assert!(matches!(
+            decrypt(&k, "k1", &bad),
+            Err(JweError::Algorithm(_))
+        ));
         h["alg"] = ALG.into();
         h["enc"] = "A128CBC-HS256".into();
-        let bad = format!("{}..{}.{}.{}", b64::encode(h.to_string().as_bytes()), parts[2], parts[3], parts[4]);
-        assert!(matches!(decrypt(&k, "k1", &bad), Err(JweError::Algorithm(_))));
+        let bad = format!(
+            "{}..{}.{}.{}",
+            b64::encode(h.to_string().as_bytes()),
+            parts[2],
+            parts[3],
+            parts[4]
+        );
+        assert!(matches!(
+            decrypt(&k, "k1", &bad),
+            Err(JweError::Algorithm(_))
+        ));
         h["enc"] = ENC.into();
         h["zip"] = "DEF".into();
-        let bad = format!("{}..{}.{}.{}", b64::encode(h.to_string().as_bytes()), parts[2], parts[3], parts[4]);
+        let bad = format!(
+            "{}..{}.{}.{}",
+            b64::encode(h.to_string().as_bytes()),
+            parts[2],
+            parts[3],
+            parts[4]
+        );
         assert_eq!(decrypt(&k, "k1", &bad).err(), Some(JweError::Unsupported));
 
         // An altered (but valid) header breaks the AAD.
-        let mut h: serde_json::Value = serde_json::from_slice(&b64::decode(parts[0]).unwrap()).unwrap();
+        let mut h: serde_json::Value =
+            serde_json::from_slice(&b64::decode(parts[0]).unwrap()).unwrap();
         h["cty"] = "x".into();
-        let bad = format!("{}..{}.{}.{}", b64::encode(h.to_string().as_bytes()), parts[2], parts[3], parts[4]);
+        let bad = format!(
+            "{}..{}.{}.{}",
+            b64::encode(h.to_string().as_bytes()),
+            parts[2],
+            parts[3],
+            parts[4]
+        );
         assert_eq!(decrypt(&k, "k1", &bad).err(), Some(JweError::Decrypt));
     }
 
@@ -398,15 +464,28 @@ mod tests {
         let (k, jwk) = recipient();
         let jwe = encrypt(&jwk, b"x", None).unwrap();
         let parts: Vec<&str> = jwe.split('.').collect();
-        let mut h: serde_json::Value = serde_json::from_slice(&b64::decode(parts[0]).unwrap()).unwrap();
+        let mut h: serde_json::Value =
+            serde_json::from_slice(&b64::decode(parts[0]).unwrap()).unwrap();
         h["epk"]["y"] = b64::encode(&[1u8; 32]).into();
-        let bad = format!("{}..{}.{}.{}", b64::encode(h.to_string().as_bytes()), parts[2], parts[3], parts[4]);
+        let bad = format!(
+            "{}..{}.{}.{}",
+            b64::encode(h.to_string().as_bytes()),
+            parts[2],
+            parts[3],
+            parts[4]
+        );
         assert_eq!(decrypt(&k, "k1", &bad).err(), Some(JweError::EphemeralKey));
 
         for junk in ["", "a.b", "....", "a.b.c.d.e.f", "!!!.x.y.z.w"] {
             assert!(decrypt(&k, "k1", junk).is_err(), "{junk}");
         }
-        let short_iv = format!("{}..{}.{}.{}", parts[0], b64::encode(&[0u8; 8]), parts[3], parts[4]);
+        let short_iv = format!(
+            "{}..{}.{}.{}",
+            parts[0],
+            b64::encode(&[0u8; 8]),
+            parts[3],
+            parts[4]
+        );
         assert_eq!(decrypt(&k, "k1", &short_iv).err(), Some(JweError::Lengths));
         let with_ek = format!("{}.AAAA.{}.{}.{}", parts[0], parts[2], parts[3], parts[4]);
         assert_eq!(decrypt(&k, "k1", &with_ek).err(), Some(JweError::Format));
@@ -419,7 +498,10 @@ mod tests {
         let mut bad = jwk.clone();
         bad.x = b64::encode(&[7u8; 32]);
         assert!(bad.to_sec1().is_none());
-        assert_eq!(encrypt(&bad, b"x", None).err(), Some(JweError::RecipientKey));
+        assert_eq!(
+            encrypt(&bad, b"x", None).err(),
+            Some(JweError::RecipientKey)
+        );
         assert_eq!(jwk.thumbprint().len(), 43);
     }
 }

@@ -15,7 +15,11 @@ pub struct KeyPolicy {
 
 impl Default for KeyPolicy {
     fn default() -> Self {
-        Self { initial_keys: 10, threshold: 3, batch: 10 }
+        Self {
+            initial_keys: 10,
+            threshold: 3,
+            batch: 10,
+        }
     }
 }
 
@@ -31,7 +35,11 @@ mod tests {
 
     #[test]
     fn threshold_is_inclusive() {
-        let p = KeyPolicy { initial_keys: 10, threshold: 3, batch: 10 };
+        let p = KeyPolicy {
+            initial_keys: 10,
+            threshold: 3,
+            batch: 10,
+        };
         assert!(p.needs_replenish(0));
         assert!(p.needs_replenish(3));
         assert!(!p.needs_replenish(4));

@@ -10,10 +10,11 @@
 //! ever tokenizes a card twice.
 
 use super::api::{
-    self, AcceptTerms, CardData, CheckEligibility, CredentialPayload, Decision, DeviceRegistered, Eligible, Event,
-    EventKind, Events, FetchCredentials, IdvSelected, KeyBatch, Lifecycle, ProvisioningStatus, QrPay, Replenish,
-    Secret, SelectIdv, Sealed, ServerState, SubmitOtp, TokenStatus, TokenizeResult, TxnRecord, TxnStatus, WireKey,
-    AuthorizeResponse, codes, log_mac_input, to_secret_json,
+    self, AcceptTerms, AuthorizeResponse, CardData, CheckEligibility, CredentialPayload, Decision,
+    DeviceRegistered, Eligible, Event, EventKind, Events, FetchCredentials, IdvSelected, KeyBatch,
+    Lifecycle, ProvisioningStatus, QrPay, Replenish, Sealed, Secret, SelectIdv, ServerState,
+    SubmitOtp, TokenStatus, TokenizeResult, TxnRecord, TxnStatus, WireKey, codes, log_mac_input,
+    to_secret_json,
 };
 use super::client::{ClientError, ClientOptions, Method, TokenClient};
 use super::db::{self, NewCard, Update};
@@ -45,7 +46,12 @@ pub struct TokenConfig {
 
 impl TokenConfig {
     pub fn new(server_url: impl Into<String>, ca_pem: Vec<u8>) -> Self {
-        Self { server_url: server_url.into(), ca_pem, client: ClientOptions::default(), policy: KeyPolicy::default() }
+        Self {
+            server_url: server_url.into(),
+            ca_pem,
+            client: ClientOptions::default(),
+            policy: KeyPolicy::default(),
+        }
     }
 }
 
@@ -104,7 +110,12 @@ impl Provisioner {
     pub fn new(config: TokenConfig) -> Result<Self, TokenError> {
         let client = TokenClient::new(&config.server_url, &config.ca_pem, config.client.clone())
             .map_err(TokenError::Client)?;
-        Ok(Self { config, client, device: None, server_key: None })
+        Ok(Self {
+            config,
+            client,
+            device: None,
+            server_key: None,
+        })
     }
 
     pub fn config(&self) -> &TokenConfig {
@@ -123,7 +134,8 @@ impl Provisioner {
             let (keys, registered) = match db::load_device(store)? {
                 Some(found) => found,
                 None => {
-                    let keys = DeviceKeys::generate().map_err(|e| TokenError::Device(e.to_string()))?;
+                    let keys =
+                        DeviceKeys::generate().map_err(|e| TokenError::Device(e.to_string()))?;
                     db::save_device(store, &keys)?;
                     (keys, None)
                 }
@@ -138,14 +150,18 @@ impl Provisioner {
                     .signed(&keys, Method::Post, api::DEVICES, &body, Some(&new_key()?))
                     .map_err(|e| map_client(e, "", "register"))?;
                 if r.device_id != keys.device_id() {
-                    return Err(TokenError::BadCredentials("server registered another device id".into()));
+                    return Err(TokenError::BadCredentials(
+                        "server registered another device id".into(),
+                    ));
                 }
                 db::mark_registered(store, &self.config.server_url)?;
                 log::info!("token: device registered");
             }
             self.device = Some(keys);
         }
-        self.device.as_ref().ok_or_else(|| TokenError::Device("no device keys".into()))
+        self.device
+            .as_ref()
+            .ok_or_else(|| TokenError::Device("no device keys".into()))
     }
 
     fn server_key(&mut self) -> Result<EcJwk, TokenError> {
@@ -156,8 +172,14 @@ impl Provisioner {
         let key = jwks
             .keys
             .into_iter()
-            .find(|k| k.kid.is_some() && k.alg.as_deref().is_none_or(|a| a == jwe::ALG) && k.to_sec1().is_some())
-            .ok_or_else(|| TokenError::BadCredentials("server publishes no usable P-256 key".into()))?;
+            .find(|k| {
+                k.kid.is_some()
+                    && k.alg.as_deref().is_none_or(|a| a == jwe::ALG)
+                    && k.to_sec1().is_some()
+            })
+            .ok_or_else(|| {
+                TokenError::BadCredentials("server publishes no usable P-256 key".into())
+            })?;
         self.server_key = Some(key.clone());
         Ok(key)
     }
@@ -173,7 +195,10 @@ impl Provisioner {
         if let Err(e) = self.device(store) {
             return Err(ClientError::Device(e.to_string()));
         }
-        let keys = self.device.as_ref().ok_or_else(|| ClientError::Device("no device keys".into()))?;
+        let keys = self
+            .device
+            .as_ref()
+            .ok_or_else(|| ClientError::Device("no device keys".into()))?;
         self.client.signed(keys, method, path, body, key)
     }
 
@@ -191,7 +216,11 @@ impl Provisioner {
 
     /// Step 1: check the card's eligibility. The card data is encrypted to the server's key in
     /// a zeroizing buffer and forgotten when this returns.
-    pub fn begin(&mut self, store: &mut Store, card: CardInput<'_>) -> Result<Provisioning, TokenError> {
+    pub fn begin(
+        &mut self,
+        store: &mut Store,
+        card: CardInput<'_>,
+    ) -> Result<Provisioning, TokenError> {
         let pan = Pan::parse(card.pan)?;
         pan.scheme()?;
         if !valid_expiry(card.expiry) {
@@ -208,7 +237,8 @@ impl Provisioner {
                 expiry: Secret(card.expiry.to_owned()),
                 name: Secret(card.name.to_owned()),
             };
-            let plain = to_secret_json(&data, 256).map_err(|e| TokenError::BadCredentials(e.to_string()))?;
+            let plain = to_secret_json(&data, 256)
+                .map_err(|e| TokenError::BadCredentials(e.to_string()))?;
             jwe::encrypt(&server_key, &plain, Some("application/json"))
                 .map_err(|e| TokenError::BadCredentials(e.to_string()))?
         };
@@ -217,7 +247,10 @@ impl Provisioner {
         let id = new_key()?;
         let key = new_key()?;
         db::insert(store, &id, &self.config.server_url, &key)?;
-        let body = json(&CheckEligibility { provisioning_id: id.clone(), card: jwe_text })?;
+        let body = json(&CheckEligibility {
+            provisioning_id: id.clone(),
+            card: jwe_text,
+        })?;
         match self.signed::<Eligible>(store, Method::Post, api::PROVISIONINGS, &body, Some(&key)) {
             Ok(el) => {
                 db::update(
@@ -250,9 +283,22 @@ impl Provisioner {
         step: Step,
     ) -> Result<TokenError, TokenError> {
         if e.outcome_unknown() {
-            db::update(store, id, &Update { last_error: Some(Some(&e.to_string())), ..Default::default() })?;
-            log::warn!("token: provisioning {id}: {} outcome unknown", step.as_str());
-            return Ok(TokenError::OutcomeUnknown { id: id.to_owned(), step: step.as_str() });
+            db::update(
+                store,
+                id,
+                &Update {
+                    last_error: Some(Some(&e.to_string())),
+                    ..Default::default()
+                },
+            )?;
+            log::warn!(
+                "token: provisioning {id}: {} outcome unknown",
+                step.as_str()
+            );
+            return Ok(TokenError::OutcomeUnknown {
+                id: id.to_owned(),
+                step: step.as_str(),
+            });
         }
         let err = map_client(e, id, step.as_str());
         db::update(
@@ -278,20 +324,45 @@ impl Provisioner {
 
     /// Step 2: the user accepted the terms; tokenize. Continues to the credentials when the
     /// issuer approves at once.
-    pub fn accept_terms(&mut self, store: &mut Store, id: &str) -> Result<Provisioning, TokenError> {
+    pub fn accept_terms(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+    ) -> Result<Provisioning, TokenError> {
         let row = db::require(store.connection(), id)?;
         match row.view.state {
             S::Eligible => {}
-            S::TermsAccepted | S::TokenizeSent | S::Approved | S::CredentialsPending => return self.resume(store, id),
-            state => return Err(TokenError::WrongState { id: id.into(), state, action: "accept terms" }),
+            S::TermsAccepted | S::TokenizeSent | S::Approved | S::CredentialsPending => {
+                return self.resume(store, id);
+            }
+            state => {
+                return Err(TokenError::WrongState {
+                    id: id.into(),
+                    state,
+                    action: "accept terms",
+                });
+            }
         }
-        let terms_id = row.view.terms.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+        let terms_id = row
+            .view
+            .terms
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_default();
         let key = Self::outbox_key(&row, Step::Terms)?;
         db::set_pending(store, id, Step::Terms, &key, S::Eligible)?;
         let body = json(&AcceptTerms { terms_id })?;
         let path = api::provisioning_step(id, "terms");
         match self.signed::<ProvisioningStatus>(store, Method::Post, &path, &body, Some(&key)) {
-            Ok(_) => db::update(store, id, &Update { state: Some(S::TermsAccepted), clear_pending: true, ..Default::default() })?,
+            Ok(_) => db::update(
+                store,
+                id,
+                &Update {
+                    state: Some(S::TermsAccepted),
+                    clear_pending: true,
+                    ..Default::default()
+                },
+            )?,
             Err(e) => return Err(self.failed(store, id, S::Failed, e, Step::Terms)?),
         }
         self.tokenize(store, id)
@@ -308,13 +379,23 @@ impl Provisioner {
         }
     }
 
-    fn apply_decision(&mut self, store: &mut Store, id: &str, result: &TokenizeResult) -> Result<Provisioning, TokenError> {
+    fn apply_decision(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        result: &TokenizeResult,
+    ) -> Result<Provisioning, TokenError> {
         match (result.decision, result.token_ref.as_deref()) {
             (Decision::Approved, Some(token_ref)) => {
                 db::update(
                     store,
                     id,
-                    &Update { state: Some(S::Approved), token_ref: Some(token_ref), clear_pending: true, ..Default::default() },
+                    &Update {
+                        state: Some(S::Approved),
+                        token_ref: Some(token_ref),
+                        clear_pending: true,
+                        ..Default::default()
+                    },
                 )?;
                 log::info!("token: provisioning {id} approved");
                 self.credentials(store, id)
@@ -345,19 +426,32 @@ impl Provisioner {
                 )?;
                 self.provisioning(store, id)
             }
-            (Decision::Approved, None) => Err(TokenError::BadCredentials("approval without a token".into())),
+            (Decision::Approved, None) => Err(TokenError::BadCredentials(
+                "approval without a token".into(),
+            )),
         }
     }
 
     /// Step 3 (when asked): choose how to verify the cardholder; the issuer sends an OTP.
-    pub fn select_idv(&mut self, store: &mut Store, id: &str, method_id: &str) -> Result<Provisioning, TokenError> {
+    pub fn select_idv(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        method_id: &str,
+    ) -> Result<Provisioning, TokenError> {
         let row = db::require(store.connection(), id)?;
         if !matches!(row.view.state, S::IdvRequired | S::IdvPending) {
-            return Err(TokenError::WrongState { id: id.into(), state: row.view.state, action: "select an ID&V method" });
+            return Err(TokenError::WrongState {
+                id: id.into(),
+                state: row.view.state,
+                action: "select an ID&V method",
+            });
         }
         let key = Self::outbox_key(&row, Step::SelectIdv)?;
         db::set_pending(store, id, Step::SelectIdv, &key, row.view.state)?;
-        let body = json(&SelectIdv { method_id: method_id.to_owned() })?;
+        let body = json(&SelectIdv {
+            method_id: method_id.to_owned(),
+        })?;
         let path = api::provisioning_step(id, "idv");
         match self.signed::<IdvSelected>(store, Method::Post, &path, &body, Some(&key)) {
             Ok(sel) => {
@@ -380,22 +474,41 @@ impl Provisioner {
 
     /// Step 4: the OTP the cardholder received. Never stored; a wrong code keeps the
     /// provisioning waiting (with the attempts left), too many decline it.
-    pub fn submit_otp(&mut self, store: &mut Store, id: &str, otp: &str) -> Result<Provisioning, TokenError> {
+    pub fn submit_otp(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        otp: &str,
+    ) -> Result<Provisioning, TokenError> {
         if !(4..=8).contains(&otp.len()) || !otp.bytes().all(|b| b.is_ascii_digit()) {
             return Err(TokenError::InvalidOtp);
         }
         let row = db::require(store.connection(), id)?;
         if row.view.state != S::IdvPending {
-            return Err(TokenError::WrongState { id: id.into(), state: row.view.state, action: "submit an OTP" });
+            return Err(TokenError::WrongState {
+                id: id.into(),
+                state: row.view.state,
+                action: "submit an OTP",
+            });
         }
         let key = new_key()?;
         db::set_pending(store, id, Step::SubmitOtp, &key, S::IdvPending)?;
-        let body = to_secret_json(&SubmitOtp { otp: Secret(otp.to_owned()) }, 64)
-            .map_err(|e| TokenError::BadCredentials(e.to_string()))?;
+        let body = to_secret_json(
+            &SubmitOtp {
+                otp: Secret(otp.to_owned()),
+            },
+            64,
+        )
+        .map_err(|e| TokenError::BadCredentials(e.to_string()))?;
         let path = api::provisioning_step(id, "otp");
         match self.signed::<TokenizeResult>(store, Method::Post, &path, &body, Some(&key)) {
             Ok(result) => self.apply_decision(store, id, &result),
-            Err(ClientError::Rejected { code, message, attempts_left, .. }) if code == codes::OTP_INCORRECT => {
+            Err(ClientError::Rejected {
+                code,
+                message,
+                attempts_left,
+                ..
+            }) if code == codes::OTP_INCORRECT => {
                 db::update(
                     store,
                     id,
@@ -406,7 +519,11 @@ impl Provisioner {
                         ..Default::default()
                     },
                 )?;
-                Err(TokenError::Refused { code, message, attempts_left })
+                Err(TokenError::Refused {
+                    code,
+                    message,
+                    attempts_left,
+                })
             }
             Err(e) => {
                 let declined = e.code() == Some(codes::OTP_ATTEMPTS_EXCEEDED);
@@ -419,13 +536,14 @@ impl Provisioner {
     /// Fetch the credentials of an approved token and install the card atomically.
     fn credentials(&mut self, store: &mut Store, id: &str) -> Result<Provisioning, TokenError> {
         let row = db::require(store.connection(), id)?;
-        let token_ref = row
-            .token_ref
-            .clone()
-            .ok_or_else(|| TokenError::BadCredentials("approved provisioning without a token".into()))?;
+        let token_ref = row.token_ref.clone().ok_or_else(|| {
+            TokenError::BadCredentials("approved provisioning without a token".into())
+        })?;
         let key = Self::outbox_key(&row, Step::Credentials)?;
         db::set_pending(store, id, Step::Credentials, &key, S::CredentialsPending)?;
-        let body = json(&FetchCredentials { count: self.config.policy.initial_keys })?;
+        let body = json(&FetchCredentials {
+            count: self.config.policy.initial_keys,
+        })?;
         let path = api::token_step(&token_ref, "credentials");
         let sealed = match self.signed::<Sealed>(store, Method::Post, &path, &body, Some(&key)) {
             Ok(s) => s,
@@ -444,7 +562,9 @@ impl Provisioner {
         // after it, the retry finds the card and only finishes the bookkeeping.
         match store.install_card(Personalisation { profile, keys }) {
             Ok(()) => {}
-            Err(StoreError::CardExists(_)) => log::info!("token: card {card_id} was already installed"),
+            Err(StoreError::CardExists(_)) => {
+                log::info!("token: card {card_id} was already installed")
+            }
             Err(e) => return Err(e.into()),
         }
         db::activate(
@@ -462,15 +582,23 @@ impl Provisioner {
         self.provisioning(store, id)
     }
 
-    fn open_sealed<T: DeserializeOwned>(&mut self, store: &mut Store, sealed: &Sealed, token_ref: &str) -> Result<T, TokenError> {
+    fn open_sealed<T: DeserializeOwned>(
+        &mut self,
+        store: &mut Store,
+        sealed: &Sealed,
+        token_ref: &str,
+    ) -> Result<T, TokenError> {
         if sealed.token_ref != token_ref {
-            return Err(TokenError::BadCredentials("credentials for another token".into()));
+            return Err(TokenError::BadCredentials(
+                "credentials for another token".into(),
+            ));
         }
         let device = self.device(store)?;
         let kid = device.agreement_jwk().kid.unwrap_or_default();
         let plain = jwe::decrypt(device.agreement(), &kid, &sealed.jwe)
             .map_err(|e| TokenError::BadCredentials(format!("credentials JWE: {e}")))?;
-        serde_json::from_slice(&plain).map_err(|_| TokenError::BadCredentials("credentials do not parse".into()))
+        serde_json::from_slice(&plain)
+            .map_err(|_| TokenError::BadCredentials("credentials do not parse".into()))
     }
 
     /// Settle whatever a provisioning has in flight and carry on as far as it can go without the
@@ -495,7 +623,9 @@ impl Provisioner {
                             &Update {
                                 state: Some(S::Failed),
                                 clear_pending: true,
-                                last_error: Some(Some("eligibility never reached the server; enter the card again")),
+                                last_error: Some(Some(
+                                    "eligibility never reached the server; enter the card again",
+                                )),
                                 ..Default::default()
                             },
                         )?;
@@ -516,7 +646,11 @@ impl Provisioner {
                 }
             }
             (_, Some(Step::SelectIdv)) => {
-                let method = row.view.idv_method.clone().or_else(|| row.view.idv_methods.first().map(|m| m.id.clone()));
+                let method = row
+                    .view
+                    .idv_method
+                    .clone()
+                    .or_else(|| row.view.idv_methods.first().map(|m| m.id.clone()));
                 match method {
                     Some(m) => self.select_idv(store, id, &m),
                     None => Ok(row.view),
@@ -529,26 +663,49 @@ impl Provisioner {
                 }
                 Err(e) => Err(self.failed(store, id, S::IdvPending, e, Step::SubmitOtp)?),
             },
-            (_, Some(Step::Credentials)) | (S::Approved | S::CredentialsPending, None) => self.credentials(store, id),
+            (_, Some(Step::Credentials)) | (S::Approved | S::CredentialsPending, None) => {
+                self.credentials(store, id)
+            }
             _ => Ok(row.view),
         }
     }
 
-    fn accept_terms_retry(&mut self, store: &mut Store, id: &str) -> Result<Provisioning, TokenError> {
+    fn accept_terms_retry(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+    ) -> Result<Provisioning, TokenError> {
         // Same key as the lost request: the server answers it once.
         let row = db::require(store.connection(), id)?;
-        let terms_id = row.view.terms.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+        let terms_id = row
+            .view
+            .terms
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_default();
         let key = Self::outbox_key(&row, Step::Terms)?;
         let body = json(&AcceptTerms { terms_id })?;
         let path = api::provisioning_step(id, "terms");
         match self.signed::<ProvisioningStatus>(store, Method::Post, &path, &body, Some(&key)) {
-            Ok(_) => db::update(store, id, &Update { state: Some(S::TermsAccepted), clear_pending: true, ..Default::default() })?,
+            Ok(_) => db::update(
+                store,
+                id,
+                &Update {
+                    state: Some(S::TermsAccepted),
+                    clear_pending: true,
+                    ..Default::default()
+                },
+            )?,
             Err(e) => return Err(self.failed(store, id, S::Failed, e, Step::Terms)?),
         }
         self.tokenize(store, id)
     }
 
-    fn resume_after_status(&mut self, store: &mut Store, id: &str) -> Result<Provisioning, TokenError> {
+    fn resume_after_status(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+    ) -> Result<Provisioning, TokenError> {
         let row = db::require(store.connection(), id)?;
         match row.view.state {
             S::Approved | S::CredentialsPending => self.credentials(store, id),
@@ -561,7 +718,12 @@ impl Provisioner {
     }
 
     /// Take the server's word for where a provisioning stands.
-    fn adopt(&mut self, store: &mut Store, id: &str, st: &ProvisioningStatus) -> Result<(), TokenError> {
+    fn adopt(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        st: &ProvisioningStatus,
+    ) -> Result<(), TokenError> {
         let state = match st.state {
             ServerState::Eligible => S::Eligible,
             ServerState::TermsAccepted => S::TermsAccepted,
@@ -586,7 +748,10 @@ impl Provisioner {
                 ..Default::default()
             },
         )?;
-        log::info!("token: provisioning {id} resolved by status query: {}", state.as_str());
+        log::info!(
+            "token: provisioning {id} resolved by status query: {}",
+            state.as_str()
+        );
         Ok(())
     }
 
@@ -615,10 +780,19 @@ impl Provisioner {
 
     /// Suspend a card: its keys are wiped here first (a lost phone must stop paying even if the
     /// server cannot be reached), then the server is told.
-    pub fn suspend(&mut self, store: &mut Store, card_id: &str, reason: &str) -> Result<TokenCard, TokenError> {
+    pub fn suspend(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+        reason: &str,
+    ) -> Result<TokenCard, TokenError> {
         let card = db::require_card(store.connection(), card_id)?;
         if card.card.state == CardState::Deleted {
-            return Err(TokenError::Refused { code: codes::TOKEN_INACTIVE.into(), message: "card is deleted".into(), attempts_left: None });
+            return Err(TokenError::Refused {
+                code: codes::TOKEN_INACTIVE.into(),
+                message: "card is deleted".into(),
+                attempts_left: None,
+            });
         }
         store.set_card_status(card_id, CardStatus::Suspended)?;
         store.write(|tx, _| db::set_card_state(tx, card_id, CardState::Suspended))?;
@@ -627,7 +801,12 @@ impl Provisioner {
     }
 
     /// Delete a card: wiped here, then deleted at the server. Final.
-    pub fn delete(&mut self, store: &mut Store, card_id: &str, reason: &str) -> Result<TokenCard, TokenError> {
+    pub fn delete(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+        reason: &str,
+    ) -> Result<TokenCard, TokenError> {
         db::require_card(store.connection(), card_id)?;
         store.set_card_status(card_id, CardStatus::Deleted)?;
         store.write(|tx, _| db::set_card_state(tx, card_id, CardState::Deleted))?;
@@ -637,7 +816,11 @@ impl Provisioner {
 
     /// Resume a suspended card: the server first (it must agree), then fresh keys — the old
     /// ones were wiped at suspension.
-    pub fn resume_card(&mut self, store: &mut Store, card_id: &str) -> Result<TokenCard, TokenError> {
+    pub fn resume_card(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+    ) -> Result<TokenCard, TokenError> {
         let card = db::require_card(store.connection(), card_id)?;
         if card.card.state != CardState::Suspended {
             return Ok(card.card);
@@ -649,9 +832,18 @@ impl Provisioner {
         self.token_card(store, card_id)
     }
 
-    fn lifecycle(&mut self, store: &mut Store, card_id: &str, action: &str, reason: &str) -> Result<TokenStatus, TokenError> {
+    fn lifecycle(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+        action: &str,
+        reason: &str,
+    ) -> Result<TokenStatus, TokenError> {
         let card = self.own_card(store, card_id)?;
-        let body = String::from_utf8(json(&Lifecycle { reason: reason.to_owned() })?).unwrap_or_default();
+        let body = String::from_utf8(json(&Lifecycle {
+            reason: reason.to_owned(),
+        })?)
+        .unwrap_or_default();
         let key = match &card.pending {
             Some((s, k, b)) if s == action && *b == body => k.clone(),
             _ => new_key()?,
@@ -661,7 +853,10 @@ impl Provisioner {
         match self.signed::<TokenStatus>(store, Method::Post, &path, body.as_bytes(), Some(&key)) {
             Ok(st) => {
                 db::set_card_pending(store, card_id, None)?;
-                log::info!("token: card {card_id} {action} acknowledged ({:?})", st.state);
+                log::info!(
+                    "token: card {card_id} {action} acknowledged ({:?})",
+                    st.state
+                );
                 Ok(st)
             }
             Err(e) if e.outcome_unknown() => Err(TokenError::CardOutcomeUnknown {
@@ -686,7 +881,12 @@ impl Provisioner {
     }
 
     /// [`Self::replenish`] with an explicit batch size (at most `api::MAX_KEYS_PER_BATCH`).
-    pub fn replenish_n(&mut self, store: &mut Store, card_id: &str, count: u16) -> Result<usize, TokenError> {
+    pub fn replenish_n(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+        count: u16,
+    ) -> Result<usize, TokenError> {
         let card = self.own_card(store, card_id)?;
         if card.card.state != CardState::Active {
             return Err(TokenError::Refused {
@@ -706,8 +906,15 @@ impl Provisioner {
                     &hmac::Key::new(hmac::HMAC_SHA256, &log_key),
                     &log_mac_input(&card.card.token_ref, &used),
                 );
-                let body = Replenish { used_atcs: used, count, mac: hex::encode(mac.as_ref()) };
-                (new_key()?, String::from_utf8(json(&body)?).unwrap_or_default())
+                let body = Replenish {
+                    used_atcs: used,
+                    count,
+                    mac: hex::encode(mac.as_ref()),
+                };
+                (
+                    new_key()?,
+                    String::from_utf8(json(&body)?).unwrap_or_default(),
+                )
             }
         };
         let reported_through = serde_json::from_str::<Replenish>(&body)
@@ -716,20 +923,27 @@ impl Provisioner {
             .unwrap_or(card.card.reported_through);
         db::set_card_pending(store, card_id, Some(("replenish", &key, &body)))?;
         let path = api::token_step(&card.card.token_ref, "replenish");
-        let sealed: Sealed = match self.signed(store, Method::Post, &path, body.as_bytes(), Some(&key)) {
-            Ok(s) => s,
-            Err(e) if e.outcome_unknown() => {
-                return Err(TokenError::CardOutcomeUnknown { card_id: card_id.to_owned(), step: "replenish" });
-            }
-            Err(e) => {
-                db::set_card_pending(store, card_id, None)?;
-                return Err(map_client(e, card_id, "replenish"));
-            }
-        };
+        let sealed: Sealed =
+            match self.signed(store, Method::Post, &path, body.as_bytes(), Some(&key)) {
+                Ok(s) => s,
+                Err(e) if e.outcome_unknown() => {
+                    return Err(TokenError::CardOutcomeUnknown {
+                        card_id: card_id.to_owned(),
+                        step: "replenish",
+                    });
+                }
+                Err(e) => {
+                    db::set_card_pending(store, card_id, None)?;
+                    return Err(map_client(e, card_id, "replenish"));
+                }
+            };
         let batch: KeyBatch = self.open_sealed(store, &sealed, &card.card.token_ref)?;
         let keys = session_keys(&batch.keys)?;
         let added = keys.len();
-        let last_issued = keys.last().map(|k| k.atc).unwrap_or(card.card.last_issued_atc);
+        let last_issued = keys
+            .last()
+            .map(|k| k.atc)
+            .unwrap_or(card.card.last_issued_atc);
         if !keys.is_empty() {
             match store.add_keys(card_id, keys) {
                 Ok(_) => {}
@@ -748,7 +962,11 @@ impl Provisioner {
 
     /// Replenish when the policy says so. Call after a payment, off the payment path: a failure
     /// here is reported, never a reason to refuse a payment.
-    pub fn replenish_if_needed(&mut self, store: &mut Store, card_id: &str) -> Result<usize, TokenError> {
+    pub fn replenish_if_needed(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+    ) -> Result<usize, TokenError> {
         let card = db::require_card(store.connection(), card_id)?;
         if card.card.state != CardState::Active {
             return Ok(0);
@@ -771,7 +989,9 @@ impl Provisioner {
         loop {
             let after = db::events_after(store.connection())?;
             let path = format!("{}?after={after}", api::EVENTS);
-            let events: Events = self.signed(store, Method::Get, &path, b"", None).map_err(TokenError::Client)?;
+            let events: Events = self
+                .signed(store, Method::Get, &path, b"", None)
+                .map_err(TokenError::Client)?;
             if events.events.is_empty() {
                 break;
             }
@@ -782,7 +1002,13 @@ impl Provisioner {
 
         // 2. Provisionings left mid-way.
         for p in self.provisionings(store)? {
-            if !p.state.is_final() && (p.outcome_unknown || matches!(p.state, S::Approved | S::CredentialsPending | S::TokenizeSent)) {
+            if !p.state.is_final()
+                && (p.outcome_unknown
+                    || matches!(
+                        p.state,
+                        S::Approved | S::CredentialsPending | S::TokenizeSent
+                    ))
+            {
                 match self.resume(store, &p.id) {
                     Ok(_) => report.provisionings_resumed += 1,
                     Err(e) => report.deferred.push(format!("provisioning {}: {e}", p.id)),
@@ -796,7 +1022,9 @@ impl Provisioner {
             if let Some((step, _, body)) = &card.pending
                 && step != "replenish"
             {
-                let reason = serde_json::from_str::<Lifecycle>(body).map(|l| l.reason).unwrap_or_else(|_| "OTHER".into());
+                let reason = serde_json::from_str::<Lifecycle>(body)
+                    .map(|l| l.reason)
+                    .unwrap_or_else(|_| "OTHER".into());
                 if let Err(e) = self.lifecycle(store, &card_id, &step.clone(), &reason) {
                     report.deferred.push(format!("card {card_id}: {e}"));
                 }
@@ -816,10 +1044,18 @@ impl Provisioner {
         Ok(report)
     }
 
-    fn apply_event(&mut self, store: &mut Store, ev: &Event, report: &mut SyncReport) -> Result<(), TokenError> {
-        let card_id = db::card_ids(store.connection())?
-            .into_iter()
-            .find(|id| db::load_card(store.connection(), id).ok().flatten().is_some_and(|c| c.card.token_ref == ev.token_ref));
+    fn apply_event(
+        &mut self,
+        store: &mut Store,
+        ev: &Event,
+        report: &mut SyncReport,
+    ) -> Result<(), TokenError> {
+        let card_id = db::card_ids(store.connection())?.into_iter().find(|id| {
+            db::load_card(store.connection(), id)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.card.token_ref == ev.token_ref)
+        });
         if let Some(card_id) = card_id {
             let card = db::require_card(store.connection(), &card_id)?;
             match (ev.kind, card.card.state) {
@@ -852,11 +1088,19 @@ impl Provisioner {
         Ok(())
     }
 
-    fn sync_statuses(&mut self, store: &mut Store, deferred: &mut Vec<String>) -> Result<usize, TokenError> {
+    fn sync_statuses(
+        &mut self,
+        store: &mut Store,
+        deferred: &mut Vec<String>,
+    ) -> Result<usize, TokenError> {
         let mut updated = 0;
         for card_id in db::card_ids(store.connection())? {
             let card = db::require_card(store.connection(), &card_id)?;
-            let filter = Filter { card_id: Some(card_id.clone()), status: Some(Status::Pending), ..Filter::default() };
+            let filter = Filter {
+                card_id: Some(card_id.clone()),
+                status: Some(Status::Pending),
+                ..Filter::default()
+            };
             let page = store.records(&filter, None, history::query::MAX_PAGE)?;
             for record in page.records {
                 let path = api::transaction(&card.card.token_ref, record.atc);
@@ -884,7 +1128,11 @@ impl Provisioner {
     /// Pay a scanned merchant code: the payment (with its cryptogram, computed by the caller
     /// from the card's next single-use key) is authorised by the issuer through the token
     /// service.
-    pub fn qr_pay(&mut self, store: &mut Store, pay: &QrPay) -> Result<AuthorizeResponse, TokenError> {
+    pub fn qr_pay(
+        &mut self,
+        store: &mut Store,
+        pay: &QrPay,
+    ) -> Result<AuthorizeResponse, TokenError> {
         let body = json(pay)?;
         let key = new_key()?;
         self.signed(store, Method::Post, api::QR_PAY, &body, Some(&key))
@@ -897,15 +1145,32 @@ fn session_keys(wire: &[WireKey]) -> Result<Vec<SessionKey>, TokenError> {
         .map(|k| {
             Key16::from_hex(&k.key.0)
                 .map(|key| SessionKey { atc: k.atc, key })
-                .ok_or_else(|| TokenError::BadCredentials(format!("key for ATC {} is not 16 bytes of hex", k.atc)))
+                .ok_or_else(|| {
+                    TokenError::BadCredentials(format!(
+                        "key for ATC {} is not 16 bytes of hex",
+                        k.atc
+                    ))
+                })
         })
         .collect()
 }
 
 fn map_client(e: ClientError, id: &str, step: &'static str) -> TokenError {
     match e {
-        ClientError::Rejected { code, message, attempts_left, .. } => TokenError::Refused { code, message, attempts_left },
-        e if e.outcome_unknown() => TokenError::OutcomeUnknown { id: id.to_owned(), step },
+        ClientError::Rejected {
+            code,
+            message,
+            attempts_left,
+            ..
+        } => TokenError::Refused {
+            code,
+            message,
+            attempts_left,
+        },
+        e if e.outcome_unknown() => TokenError::OutcomeUnknown {
+            id: id.to_owned(),
+            step,
+        },
         other => TokenError::Client(other),
     }
 }

@@ -50,7 +50,9 @@ impl Canonical<'_> {
 
 /// Check a base64url r‖s signature against an uncompressed SEC1 P-256 public key.
 pub fn verify(public_sec1: &[u8], message: &[u8], signature_b64: &str) -> bool {
-    let Ok(sig) = b64::decode(signature_b64) else { return false };
+    let Ok(sig) = b64::decode(signature_b64) else {
+        return false;
+    };
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_sec1)
         .verify(message, &sig)
         .is_ok()
@@ -59,7 +61,8 @@ pub fn verify(public_sec1: &[u8], message: &[u8], signature_b64: &str) -> bool {
 /// Nonces and idempotency keys: bounded length, URL-safe characters only.
 pub fn valid_token(s: &str) -> bool {
     (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A fresh random token (nonce, idempotency key, provisioning id): 16 random bytes, hex.
@@ -95,7 +98,11 @@ mod tests {
         other[0] ^= 1;
         assert!(!verify(&public, &other, &sig));
         assert!(!verify(&public, &msg, "not base64!"));
-        assert!(std::str::from_utf8(&msg).unwrap().starts_with("WC1-ECDSA-P256-SHA256\nPOST\n/v1/provisionings\n"));
+        assert!(
+            std::str::from_utf8(&msg)
+                .unwrap()
+                .starts_with("WC1-ECDSA-P256-SHA256\nPOST\n/v1/provisionings\n")
+        );
     }
 
     #[test]

@@ -94,9 +94,16 @@ impl Step {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Step::Eligibility, Step::Terms, Step::Tokenize, Step::SelectIdv, Step::SubmitOtp, Step::Credentials]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [
+            Step::Eligibility,
+            Step::Terms,
+            Step::Tokenize,
+            Step::SelectIdv,
+            Step::SubmitOtp,
+            Step::Credentials,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
 }
 

@@ -14,7 +14,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), attempts_left: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            attempts_left: None,
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -23,7 +28,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!("no such {what}"),
+        )
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -34,7 +43,11 @@ impl ApiError {
     /// A server-side failure; the cause goes to the log, not to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         log::error!("internal error: {cause}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "internal error",
+        )
     }
 
     pub fn body(&self) -> Vec<u8> {

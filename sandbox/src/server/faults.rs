@@ -73,6 +73,9 @@ impl Faults {
 
     /// Faults still armed.
     pub fn pending(&self) -> usize {
-        self.armed.lock().map(|a| a.values().map(VecDeque::len).sum()).unwrap_or(0)
+        self.armed
+            .lock()
+            .map(|a| a.values().map(VecDeque::len).sum())
+            .unwrap_or(0)
     }
 }

@@ -43,7 +43,11 @@ impl IssuerHost {
         let mut imk = BTreeMap::new();
         for scheme in SCHEMES {
             let stored: Option<Vec<u8>> = conn
-                .query_row("SELECT imk_ac FROM issuer_keys WHERE scheme = ?1", [scheme.name()], |r| r.get(0))
+                .query_row(
+                    "SELECT imk_ac FROM issuer_keys WHERE scheme = ?1",
+                    [scheme.name()],
+                    |r| r.get(0),
+                )
                 .ok();
             let key = match stored {
                 Some(bytes) if bytes.len() == 16 => {
@@ -53,7 +57,8 @@ impl IssuerHost {
                 }
                 _ => {
                     let mut k = Zeroizing::new([0u8; 16]);
-                    rng.fill(&mut k[..]).map_err(|_| rusqlite::Error::InvalidQuery)?;
+                    rng.fill(&mut k[..])
+                        .map_err(|_| rusqlite::Error::InvalidQuery)?;
                     conn.execute(
                         "INSERT OR REPLACE INTO issuer_keys (scheme, imk_ac) VALUES (?1, ?2)",
                         params![scheme.name(), &k[..]],
@@ -70,7 +75,11 @@ impl IssuerHost {
     pub fn export(&self) -> serde_json::Value {
         let mut out = serde_json::Map::new();
         for scheme in SCHEMES {
-            let imk = self.imk.get(scheme.name()).map(|k| hex::encode_upper(&k[..])).unwrap_or_default();
+            let imk = self
+                .imk
+                .get(scheme.name())
+                .map(|k| hex::encode_upper(&k[..]))
+                .unwrap_or_default();
             out.insert(
                 scheme.name().to_owned(),
                 serde_json::json!({"imk_ac": imk, "cvn": Self::default_cvn(scheme)}),
@@ -106,7 +115,11 @@ impl IssuerHost {
     }
 
     /// Profile and session keys for `atcs`.
-    pub fn personalise(&self, card: &TokenCard<'_>, atcs: RangeInclusive<u16>) -> Result<Personalisation, ApiError> {
+    pub fn personalise(
+        &self,
+        card: &TokenCard<'_>,
+        atcs: RangeInclusive<u16>,
+    ) -> Result<Personalisation, ApiError> {
         self.issuer()
             .personalise(&Self::request(card, &atcs))
             .map_err(ApiError::internal)

@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 use wallet_core::card::Personalisation;
 use wallet_core::emv::crypto::ct_eq;
 use wallet_core::token::api::{
-    CredentialPayload, KeyBatch, MAX_KEYS_PER_BATCH, Replenish, Secret, Sealed, TokenState, WireKey, codes,
-    log_mac_input, to_secret_json,
+    CredentialPayload, KeyBatch, MAX_KEYS_PER_BATCH, Replenish, Sealed, Secret, TokenState,
+    WireKey, codes, log_mac_input, to_secret_json,
 };
 use wallet_core::token::jwe::{self, EcJwk};
 
@@ -27,7 +27,10 @@ pub const MAX_OUTSTANDING: u16 = MAX_KEYS_PER_BATCH;
 fn check_active(token: &TokenRow) -> Result<(), ApiError> {
     match token.state {
         TokenState::Active => Ok(()),
-        _ => Err(ApiError::conflict(codes::TOKEN_INACTIVE, "token is suspended or deleted")),
+        _ => Err(ApiError::conflict(
+            codes::TOKEN_INACTIVE,
+            "token is suspended or deleted",
+        )),
     }
 }
 
@@ -60,7 +63,10 @@ fn issue(cx: &Ctx<'_>, token: &TokenRow, count: u16) -> Result<Personalisation, 
     let last = first
         .checked_add(count - 1)
         .ok_or_else(|| ApiError::conflict(codes::TOKEN_INACTIVE, "ATC space exhausted"))?;
-    let perso = cx.app.issuer.personalise(&token.issuer_card(), first..=last)?;
+    let perso = cx
+        .app
+        .issuer
+        .personalise(&token.issuer_card(), first..=last)?;
     let mut insert = cx
         .tx
         .prepare_cached("INSERT INTO issued_atcs (token_ref, atc) VALUES (?1, ?2)")?;
@@ -79,14 +85,21 @@ fn wire_keys(perso: &Personalisation) -> Vec<WireKey> {
     perso
         .keys
         .iter()
-        .map(|k| WireKey { atc: k.atc, key: Secret(hex::encode_upper(k.key.as_bytes())) })
+        .map(|k| WireKey {
+            atc: k.atc,
+            key: Secret(hex::encode_upper(k.key.as_bytes())),
+        })
         .collect()
 }
 
 fn seal<T: serde::Serialize>(cx: &Ctx<'_>, token_ref: &str, payload: &T, keys: usize) -> Reply {
     let plain = to_secret_json(payload, 2048 + keys * 64).map_err(ApiError::internal)?;
-    let jwe = jwe::encrypt(&device_jwk(cx)?, &plain, Some("application/json")).map_err(ApiError::internal)?;
-    ok(&Sealed { token_ref: token_ref.to_owned(), jwe })
+    let jwe = jwe::encrypt(&device_jwk(cx)?, &plain, Some("application/json"))
+        .map_err(ApiError::internal)?;
+    ok(&Sealed {
+        token_ref: token_ref.to_owned(),
+        jwe,
+    })
 }
 
 pub fn credentials(cx: &Ctx<'_>, token_ref: &str, count: u16) -> Reply {
@@ -121,14 +134,24 @@ pub fn replenish(cx: &Ctx<'_>, token_ref: &str, req: Replenish) -> Reply {
     let expected = hmac::sign(&key, &log_mac_input(token_ref, &req.used_atcs));
     let given = hex::decode(&req.mac).unwrap_or_default();
     if !ct_eq(expected.as_ref(), &given) {
-        return Err(ApiError::unprocessable(codes::LOG_MISMATCH, "transaction log MAC does not verify"));
+        return Err(ApiError::unprocessable(
+            codes::LOG_MISMATCH,
+            "transaction log MAC does not verify",
+        ));
     }
 
     let used: BTreeSet<u16> = req.used_atcs.iter().copied().collect();
     if used.len() != req.used_atcs.len() {
-        return Err(ApiError::unprocessable(codes::LOG_MISMATCH, "transaction log repeats an ATC"));
+        return Err(ApiError::unprocessable(
+            codes::LOG_MISMATCH,
+            "transaction log repeats an ATC",
+        ));
     }
-    let issued: BTreeSet<u16> = query_atcs(cx, "SELECT atc FROM issued_atcs WHERE token_ref = ?1", token_ref)?;
+    let issued: BTreeSet<u16> = query_atcs(
+        cx,
+        "SELECT atc FROM issued_atcs WHERE token_ref = ?1",
+        token_ref,
+    )?;
     if let Some(atc) = used.difference(&issued).next() {
         return Err(ApiError::unprocessable(
             codes::LOG_MISMATCH,
@@ -140,23 +163,38 @@ pub fn replenish(cx: &Ctx<'_>, token_ref: &str, req: Replenish) -> Reply {
         "SELECT atc FROM issued_atcs WHERE token_ref = ?1 AND reported_used = 1",
         token_ref,
     )?;
-    let authorised: BTreeSet<u16> = query_atcs(cx, "SELECT atc FROM authorisations WHERE token_ref = ?1", token_ref)?;
-    if let Some(atc) = authorised.iter().find(|a| !used.contains(a) && !reported.contains(a)) {
+    let authorised: BTreeSet<u16> = query_atcs(
+        cx,
+        "SELECT atc FROM authorisations WHERE token_ref = ?1",
+        token_ref,
+    )?;
+    if let Some(atc) = authorised
+        .iter()
+        .find(|a| !used.contains(a) && !reported.contains(a))
+    {
         log::warn!("token {token_ref}: log omits authorised ATC {atc}");
         return Err(ApiError::unprocessable(
             codes::LOG_MISMATCH,
             format!("ATC {atc} was authorised but is missing from the log"),
         ));
     }
-    let mut mark = cx
-        .tx
-        .prepare_cached("UPDATE issued_atcs SET reported_used = 1 WHERE token_ref = ?1 AND atc = ?2")?;
+    let mut mark = cx.tx.prepare_cached(
+        "UPDATE issued_atcs SET reported_used = 1 WHERE token_ref = ?1 AND atc = ?2",
+    )?;
     for atc in &used {
         mark.execute(params![token_ref, atc])?;
     }
-    let voided: BTreeSet<u16> =
-        query_atcs(cx, "SELECT atc FROM issued_atcs WHERE token_ref = ?1 AND voided = 1", token_ref)?;
-    let spent: BTreeSet<u16> = reported.union(&used).chain(authorised.iter()).chain(voided.iter()).copied().collect();
+    let voided: BTreeSet<u16> = query_atcs(
+        cx,
+        "SELECT atc FROM issued_atcs WHERE token_ref = ?1 AND voided = 1",
+        token_ref,
+    )?;
+    let spent: BTreeSet<u16> = reported
+        .union(&used)
+        .chain(authorised.iter())
+        .chain(voided.iter())
+        .copied()
+        .collect();
     let outstanding = u16::try_from(issued.difference(&spent).count()).unwrap_or(u16::MAX);
     let grant = req.count.min(MAX_OUTSTANDING.saturating_sub(outstanding));
     let keys = if grant == 0 {
@@ -165,7 +203,15 @@ pub fn replenish(cx: &Ctx<'_>, token_ref: &str, req: Replenish) -> Reply {
         wire_keys(&issue(cx, &token, grant)?)
     };
     let n = keys.len();
-    seal(cx, token_ref, &KeyBatch { token_ref: token_ref.to_owned(), keys }, n)
+    seal(
+        cx,
+        token_ref,
+        &KeyBatch {
+            token_ref: token_ref.to_owned(),
+            keys,
+        },
+        n,
+    )
 }
 
 fn query_atcs(cx: &Ctx<'_>, sql: &str, token_ref: &str) -> Result<BTreeSet<u16>, ApiError> {

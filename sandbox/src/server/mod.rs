@@ -48,24 +48,36 @@ pub struct Config {
 
 impl Config {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443) }
+        Self {
+            dir: dir.into(),
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443),
+        }
     }
     /// Loopback, ephemeral port: what tests use.
     pub fn ephemeral(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0) }
+        Self {
+            dir: dir.into(),
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("server directory {path}: {source}")]
-    Dir { path: PathBuf, source: std::io::Error },
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Db(#[from] db::DbError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server key: {0}")]
     Key(String),
     #[error("async runtime: {0}")]
@@ -101,7 +113,8 @@ fn server_key(conn: &Connection) -> Result<(AgreementKey, String), ServerError> 
         .optional()
         .map_err(db::DbError::from)?;
     if let Some((kid, scalar)) = stored {
-        let key = AgreementKey::from_bytes(&scalar).ok_or_else(|| ServerError::Key("stored key corrupt".into()))?;
+        let key = AgreementKey::from_bytes(&scalar)
+            .ok_or_else(|| ServerError::Key("stored key corrupt".into()))?;
         return Ok((key, kid));
     }
     let key = AgreementKey::generate().map_err(|e| ServerError::Key(e.to_string()))?;
@@ -116,7 +129,10 @@ fn server_key(conn: &Connection) -> Result<(AgreementKey, String), ServerError> 
 
 /// Create the directory, certificates, database and keys if missing. Returns the CA path.
 pub fn prepare(dir: &FsPath) -> Result<PathBuf, ServerError> {
-    std::fs::create_dir_all(dir).map_err(|source| ServerError::Dir { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| ServerError::Dir {
+        path: dir.to_owned(),
+        source,
+    })?;
     let ca = tls::ensure(dir)?;
     let conn = db::open(&dir.join(DB_FILE))?;
     server_key(&conn)?;
@@ -181,15 +197,28 @@ pub fn start(config: Config) -> Result<RunningServer, ServerError> {
         issuer,
     });
 
-    let std_listener = std::net::TcpListener::bind(config.addr)
-        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+    let std_listener =
+        std::net::TcpListener::bind(config.addr).map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     std_listener
         .set_nonblocking(true)
-        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     let addr = std_listener
         .local_addr()
-        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
-    let host = if addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { addr.ip() };
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let host = if addr.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        addr.ip()
+    };
     let url = format!("https://{}", SocketAddr::new(host, addr.port()));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -5,10 +5,10 @@
 //! Every verified cryptogram spends its ATC and is recorded (the wallet's history sync reads it
 //! back by card and ATC).
 
+use super::App;
 use super::error::ApiError;
 use super::pipeline::{self, Ctx, Reply, ok, read_body};
 use super::tokens::{TokenRow, load_token, own_token};
-use super::App;
 use crate::issuer::{AuthRequest, DeclineReason, Verdict};
 use axum::extract::Request;
 use axum::response::Response;
@@ -22,17 +22,24 @@ use wallet_core::ledger::Channel;
 use wallet_core::token::api::{AuthorizeRequest, AuthorizeResponse, QrPay, TokenState, codes};
 
 fn fixed<const N: usize>(field: &str, v: &[u8]) -> Result<[u8; N], ApiError> {
-    v.try_into()
-        .map_err(|_| ApiError::bad_request(codes::BAD_REQUEST, format!("{field} must be {N} bytes")))
+    v.try_into().map_err(|_| {
+        ApiError::bad_request(codes::BAD_REQUEST, format!("{field} must be {N} bytes"))
+    })
 }
 
 /// The issuer's request from the wire form, with every length checked.
 pub fn to_auth_request(w: &AuthorizeRequest) -> Result<AuthRequest, ApiError> {
     if w.iad.len() > 32 {
-        return Err(ApiError::bad_request(codes::BAD_REQUEST, "iad must be at most 32 bytes"));
+        return Err(ApiError::bad_request(
+            codes::BAD_REQUEST,
+            "iad must be at most 32 bytes",
+        ));
     }
     if !(12..=19).contains(&w.pan.len()) || !w.pan.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(codes::BAD_REQUEST, "pan must be 12 to 19 digits"));
+        return Err(ApiError::bad_request(
+            codes::BAD_REQUEST,
+            "pan must be 12 to 19 digits",
+        ));
     }
     Ok(AuthRequest {
         scheme: w.scheme,
@@ -79,12 +86,19 @@ pub fn to_wire(a: &AuthRequest) -> AuthorizeRequest {
 }
 
 fn answer(approved: bool, rc: &str, reason: &str, auth_code: Option<String>) -> AuthorizeResponse {
-    AuthorizeResponse { approved, response_code: rc.to_owned(), reason: reason.to_owned(), auth_code }
+    AuthorizeResponse {
+        approved,
+        response_code: rc.to_owned(),
+        reason: reason.to_owned(),
+        auth_code,
+    }
 }
 
 fn auth_code() -> Result<String, ApiError> {
     let mut b = [0u8; 3];
-    SystemRandom::new().fill(&mut b).map_err(ApiError::internal)?;
+    SystemRandom::new()
+        .fill(&mut b)
+        .map_err(ApiError::internal)?;
     Ok(hex::encode_upper(b))
 }
 
@@ -100,7 +114,12 @@ fn decide(
 ) -> Result<AuthorizeResponse, ApiError> {
     let atc = req.input.atc;
     if req.scheme != token.scheme || req.psn != token.psn {
-        return Ok(answer(false, "14", "card data does not match the token", None));
+        return Ok(answer(
+            false,
+            "14",
+            "card data does not match the token",
+            None,
+        ));
     }
     let issued: Option<bool> = tx
         .query_row(
@@ -111,10 +130,19 @@ fn decide(
         .optional()?;
     match issued {
         None => return Ok(answer(false, "05", "ATC outside the issued keys", None)),
-        Some(true) => return Ok(answer(false, "05", "key revoked (token was suspended or deleted)", None)),
+        Some(true) => {
+            return Ok(answer(
+                false,
+                "05",
+                "key revoked (token was suspended or deleted)",
+                None,
+            ));
+        }
         Some(false) => {}
     }
-    let cryptogram_sha256 = digest::digest(&digest::SHA256, &req.cryptogram).as_ref().to_vec();
+    let cryptogram_sha256 = digest::digest(&digest::SHA256, &req.cryptogram)
+        .as_ref()
+        .to_vec();
     let seen: Option<i64> = tx
         .query_row(
             "SELECT id FROM authorisations WHERE (token_ref = ?1 AND atc = ?2) OR cryptogram_sha256 = ?3",
@@ -133,12 +161,18 @@ fn decide(
             log::warn!("token {}: ATC {atc}: {}", token.token_ref, verdict.as_str());
             return Ok(answer(false, "05", verdict.as_str(), None));
         }
-        (Verdict::Declined(DeclineReason::UnknownCard), _) => return Ok(answer(false, "14", verdict.as_str(), None)),
+        (Verdict::Declined(DeclineReason::UnknownCard), _) => {
+            return Ok(answer(false, "14", verdict.as_str(), None));
+        }
         (Verdict::Declined(_), _) => ("declined", "05", verdict.as_str()),
         (Verdict::Approved, TokenState::Active) => ("approved", "00", "approved"),
         (Verdict::Approved, _) => ("declined", "62", "token is suspended or deleted"),
     };
-    let code = if status == "approved" { Some(auth_code()?) } else { None };
+    let code = if status == "approved" {
+        Some(auth_code()?)
+    } else {
+        None
+    };
     let amount = bcd::decode_n(&req.input.amount).and_then(|a| i64::try_from(a).ok());
     let currency = bcd::decode_n(&req.input.currency).and_then(|c| u16::try_from(c).ok());
     tx.execute(
@@ -147,7 +181,11 @@ fn decide(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![token.token_ref, atc, cryptogram_sha256, amount, currency, status, rc, channel.as_str(), merchant, now as i64],
     )?;
-    log::info!("token {}: ATC {atc} {status} ({rc}) via {}", token.token_ref, channel.as_str());
+    log::info!(
+        "token {}: ATC {atc} {status} ({rc}) via {}",
+        token.token_ref,
+        channel.as_str()
+    );
     Ok(answer(status == "approved", rc, reason, code))
 }
 
@@ -161,7 +199,11 @@ pub async fn authorize(app: Arc<App>, req: Request) -> Response {
             let mut conn = app.db();
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let token_ref: Option<String> = tx
-                .query_row("SELECT token_ref FROM tokens WHERE token_pan = ?1", [&auth.pan], |r| r.get(0))
+                .query_row(
+                    "SELECT token_ref FROM tokens WHERE token_pan = ?1",
+                    [&auth.pan],
+                    |r| r.get(0),
+                )
                 .optional()?;
             let token = match token_ref {
                 Some(t) => load_token(&tx, &t)?,
@@ -169,7 +211,15 @@ pub async fn authorize(app: Arc<App>, req: Request) -> Response {
             };
             let result = match token {
                 None => answer(false, "14", "no such card", None),
-                Some(token) => decide(&app, &tx, &token, &auth, Channel::Nfc, None, pipeline::now_secs())?,
+                Some(token) => decide(
+                    &app,
+                    &tx,
+                    &token,
+                    &auth,
+                    Channel::Nfc,
+                    None,
+                    pipeline::now_secs(),
+                )?,
             };
             tx.commit()?;
             ok(&result)
@@ -186,13 +236,30 @@ pub fn qr_pay(cx: &Ctx<'_>, pay: QrPay) -> Reply {
     let token = own_token(cx, &pay.token_ref)?;
     let auth = to_auth_request(&pay.payment)?;
     if auth.pan != token.token_pan {
-        return Err(ApiError::bad_request(codes::BAD_REQUEST, "payment is not for this token"));
+        return Err(ApiError::bad_request(
+            codes::BAD_REQUEST,
+            "payment is not for this token",
+        ));
     }
     if pay.merchant_payload.is_empty() || pay.merchant_payload.len() > 512 {
-        return Err(ApiError::bad_request(codes::BAD_REQUEST, "merchant_payload must be 1 to 512 characters"));
+        return Err(ApiError::bad_request(
+            codes::BAD_REQUEST,
+            "merchant_payload must be 1 to 512 characters",
+        ));
     }
-    let merchant = pay.merchant_name.as_deref().map(|m| m.chars().take(64).collect::<String>());
-    ok(&decide(cx.app, cx.tx, &token, &auth, Channel::QrScanned, merchant.as_deref(), cx.now)?)
+    let merchant = pay
+        .merchant_name
+        .as_deref()
+        .map(|m| m.chars().take(64).collect::<String>());
+    ok(&decide(
+        cx.app,
+        cx.tx,
+        &token,
+        &auth,
+        Channel::QrScanned,
+        merchant.as_deref(),
+        cx.now,
+    )?)
 }
 
 /// Send a terminal's authorisation request to a token service (what `wallet tap` does when

@@ -29,7 +29,9 @@ pub fn ok<T: Serialize>(value: &T) -> Reply {
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    serde_json::to_vec(value).map(|b| (status, b)).map_err(ApiError::internal)
+    serde_json::to_vec(value)
+        .map(|b| (status, b))
+        .map_err(ApiError::internal)
 }
 
 /// What a handler sees: the verified device, the open transaction and the clock.
@@ -59,13 +61,15 @@ pub fn now_secs() -> u64 {
 /// Read the body, refusing more than `api::MAX_REQUEST_BODY` bytes.
 pub async fn read_body(req: Request) -> Result<(axum::http::request::Parts, Bytes), ApiError> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, api::MAX_REQUEST_BODY).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::BODY_TOO_LARGE,
-            format!("request body over {} bytes", api::MAX_REQUEST_BODY),
-        )
-    })?;
+    let bytes = axum::body::to_bytes(body, api::MAX_REQUEST_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::BODY_TOO_LARGE,
+                format!("request body over {} bytes", api::MAX_REQUEST_BODY),
+            )
+        })?;
     Ok((parts, bytes))
 }
 
@@ -76,8 +80,10 @@ pub fn respond(reply: Reply) -> Response {
     };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -92,14 +98,22 @@ fn cut_response() -> Response {
             self: std::pin::Pin<&mut Self>,
             _: &mut std::task::Context<'_>,
         ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-            std::task::Poll::Ready(Some(Err(std::io::Error::other("failpoint: connection cut"))))
+            std::task::Poll::Ready(Some(Err(std::io::Error::other(
+                "failpoint: connection cut",
+            ))))
         }
     }
     Response::new(Body::new(Broken))
 }
 
 /// Run a signed device request: `handler(ctx, body)` inside one transaction.
-pub async fn signed<T, F>(app: Arc<App>, step: Step, signer: Signer, req: Request, handler: F) -> Response
+pub async fn signed<T, F>(
+    app: Arc<App>,
+    step: Step,
+    signer: Signer,
+    req: Request,
+    handler: F,
+) -> Response
 where
     T: DeserializeOwned + Send + 'static,
     F: FnOnce(&Ctx<'_>, T) -> Reply + Send + 'static,
@@ -130,13 +144,23 @@ where
             Some(q) => format!("{path}?{q}"),
             None => path.clone(),
         };
-        process(&app2, signer, &method, &full_path, &parts.headers, &body, handler)
+        process(
+            &app2,
+            signer,
+            &method,
+            &full_path,
+            &parts.headers,
+            &body,
+            handler,
+        )
     })
     .await
     .unwrap_or_else(|e| Err(ApiError::internal(format!("handler panicked: {e}"))));
 
     match fault {
-        Some(Fault::ErrorAfterCommit) => respond(Err(ApiError::internal("failpoint: error after commit"))),
+        Some(Fault::ErrorAfterCommit) => {
+            respond(Err(ApiError::internal("failpoint: error after commit")))
+        }
         Some(Fault::CutAfterCommit) => cut_response(),
         Some(Fault::StallAfterCommit(d)) => {
             tokio::time::sleep(d).await;
@@ -159,7 +183,12 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 fn parse_auth(headers: &HeaderMap, method: &Method) -> Result<Auth, ApiError> {
-    let missing = |h: &str| ApiError::unauthorized(codes::BAD_SIGNATURE, format!("missing or malformed {h} header"));
+    let missing = |h: &str| {
+        ApiError::unauthorized(
+            codes::BAD_SIGNATURE,
+            format!("missing or malformed {h} header"),
+        )
+    };
     let device_id = header_str(headers, sign::HEADER_DEVICE)
         .filter(|d| d.len() <= 64 && !d.is_empty())
         .ok_or_else(|| missing(sign::HEADER_DEVICE))?;
@@ -224,7 +253,10 @@ where
     if auth.timestamp.abs_diff(now) > sign::MAX_SKEW_SECS {
         return Err(ApiError::unauthorized(
             codes::STALE_TIMESTAMP,
-            format!("timestamp is more than {} s from server time", sign::MAX_SKEW_SECS),
+            format!(
+                "timestamp is more than {} s from server time",
+                sign::MAX_SKEW_SECS
+            ),
         ));
     }
     let mut conn = app.db();
@@ -237,7 +269,9 @@ where
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| ApiError::unauthorized(codes::UNKNOWN_DEVICE, "device is not registered"))?,
+            .ok_or_else(|| {
+                ApiError::unauthorized(codes::UNKNOWN_DEVICE, "device is not registered")
+            })?,
         Signer::Registration => {
             let reg: RegisterDevice = parse_json(body)?;
             if reg.signing_key.thumbprint() != auth.device_id {
@@ -246,9 +280,9 @@ where
                     "device id is not the signing key's thumbprint",
                 ));
             }
-            reg.signing_key
-                .to_sec1()
-                .ok_or_else(|| ApiError::bad_request(codes::BAD_REQUEST, "signing_key is not a P-256 JWK"))?
+            reg.signing_key.to_sec1().ok_or_else(|| {
+                ApiError::bad_request(codes::BAD_REQUEST, "signing_key is not a P-256 JWK")
+            })?
         }
     };
     let canonical = Canonical {
@@ -262,7 +296,10 @@ where
     }
     .to_bytes();
     if !sign::verify(&public_key, &canonical, &auth.signature) {
-        return Err(ApiError::unauthorized(codes::BAD_SIGNATURE, "signature does not verify"));
+        return Err(ApiError::unauthorized(
+            codes::BAD_SIGNATURE,
+            "signature does not verify",
+        ));
     }
 
     // The nonce is spent even if the request then fails: commit it on its own.
@@ -278,7 +315,10 @@ where
         )?;
         tx.commit()?;
         if fresh == 0 {
-            return Err(ApiError::unauthorized(codes::REPLAYED_NONCE, "nonce already used"));
+            return Err(ApiError::unauthorized(
+                codes::REPLAYED_NONCE,
+                "nonce already used",
+            ));
         }
     }
 
@@ -315,7 +355,12 @@ where
 
     let reply = match parse_json::<T>(body) {
         Ok(parsed) => {
-            let ctx = Ctx { tx: &tx, device_id: &auth.device_id, now, app };
+            let ctx = Ctx {
+                tx: &tx,
+                device_id: &auth.device_id,
+                now,
+                app,
+            };
             handler(&ctx, parsed)
         }
         Err(e) => Err(e),
@@ -329,7 +374,14 @@ where
         tx.execute(
             "INSERT INTO idempotency (device_id, idem_key, request_sha256, status, body, created)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![auth.device_id, key, request_hash, status.as_u16(), out, now as i64],
+            params![
+                auth.device_id,
+                key,
+                request_hash,
+                status.as_u16(),
+                out,
+                now as i64
+            ],
         )?;
     }
     tx.commit()?;

@@ -15,8 +15,9 @@ use std::path::Path;
 use wallet_core::card::Scheme;
 use wallet_core::emv::crypto::ct_eq;
 use wallet_core::token::api::{
-    AcceptTerms, CardData, CheckEligibility, Decision, DeviceRegistered, Eligible, IdvMethod, IdvSelected,
-    ProvisioningStatus, RegisterDevice, SelectIdv, ServerState, SubmitOtp, Terms, TokenizeResult, codes,
+    AcceptTerms, CardData, CheckEligibility, Decision, DeviceRegistered, Eligible, IdvMethod,
+    IdvSelected, ProvisioningStatus, RegisterDevice, SelectIdv, ServerState, SubmitOtp, Terms,
+    TokenizeResult, codes,
 };
 use wallet_core::token::jwe::{self, JweError};
 use wallet_core::token::pan::{PanError, scheme_of};
@@ -28,10 +29,9 @@ pub const OTP_ATTEMPTS: u8 = 3;
 pub const OTP_OUTBOX: &str = "otp-outbox";
 
 pub fn register(cx: &Ctx<'_>, req: RegisterDevice) -> Reply {
-    let signing = req
-        .signing_key
-        .to_sec1()
-        .ok_or_else(|| ApiError::bad_request(codes::BAD_REQUEST, "signing_key is not a P-256 JWK"))?;
+    let signing = req.signing_key.to_sec1().ok_or_else(|| {
+        ApiError::bad_request(codes::BAD_REQUEST, "signing_key is not a P-256 JWK")
+    })?;
     if req.agreement_key.to_sec1().is_none() || req.agreement_key.kid.is_none() {
         return Err(ApiError::bad_request(
             codes::BAD_REQUEST,
@@ -63,7 +63,9 @@ pub fn register(cx: &Ctx<'_>, req: RegisterDevice) -> Reply {
             log::info!("registered device {}", cx.device_id);
         }
     }
-    ok(&DeviceRegistered { device_id: cx.device_id.to_owned() })
+    ok(&DeviceRegistered {
+        device_id: cx.device_id.to_owned(),
+    })
 }
 
 fn terms_for(scheme: Scheme) -> Terms {
@@ -79,7 +81,10 @@ fn terms_for(scheme: Scheme) -> Terms {
 }
 
 fn valid_provisioning_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// Expiry `MM/YY` → (year, month), or None.
@@ -101,7 +106,10 @@ fn expired(year: i32, month: u8) -> bool {
 
 fn jwe_error(e: JweError) -> ApiError {
     match e {
-        JweError::Kid => ApiError::bad_request(codes::JWE_UNKNOWN_KID, "card JWE is not encrypted to a current key"),
+        JweError::Kid => ApiError::bad_request(
+            codes::JWE_UNKNOWN_KID,
+            "card JWE is not encrypted to a current key",
+        ),
         other => ApiError::bad_request(codes::JWE_INVALID, format!("card JWE refused: {other}")),
     }
 }
@@ -122,25 +130,39 @@ pub fn eligibility(cx: &Ctx<'_>, req: CheckEligibility) -> Reply {
         )
         .optional()?;
     if taken.is_some() {
-        return Err(ApiError::conflict(codes::WRONG_STATE, "provisioning id already used"));
+        return Err(ApiError::conflict(
+            codes::WRONG_STATE,
+            "provisioning id already used",
+        ));
     }
     let plain = jwe::decrypt(&cx.app.jwe_key, &cx.app.kid, &req.card).map_err(jwe_error)?;
-    let card: CardData = serde_json::from_slice(&plain)
-        .map_err(|_| ApiError::bad_request(codes::MALFORMED_JSON, "card JWE plaintext is not card data JSON"))?;
-    let pan = wallet_core::token::pan::Pan::parse(card.pan.0.as_bytes()).map_err(|e| {
-        ApiError::unprocessable(codes::INVALID_PAN, e.to_string())
+    let card: CardData = serde_json::from_slice(&plain).map_err(|_| {
+        ApiError::bad_request(
+            codes::MALFORMED_JSON,
+            "card JWE plaintext is not card data JSON",
+        )
     })?;
+    let pan = wallet_core::token::pan::Pan::parse(card.pan.0.as_bytes())
+        .map_err(|e| ApiError::unprocessable(codes::INVALID_PAN, e.to_string()))?;
     let (year, month) = parse_expiry(&card.expiry.0)
         .ok_or_else(|| ApiError::unprocessable(codes::INVALID_EXPIRY, "expiry must be MM/YY"))?;
     if expired(year, month) {
-        return Err(ApiError::unprocessable(codes::CARD_EXPIRED, "the card has expired"));
+        return Err(ApiError::unprocessable(
+            codes::CARD_EXPIRED,
+            "the card has expired",
+        ));
     }
-    let scheme = scheme_of(pan.digits())
-        .ok_or_else(|| ApiError::unprocessable(codes::CARD_INELIGIBLE, PanError::UnknownScheme.to_string()))?;
-    let test_card = catalogue::find(pan.digits())
-        .ok_or_else(|| ApiError::unprocessable(codes::CARD_INELIGIBLE, "not a sandbox test card"))?;
+    let scheme = scheme_of(pan.digits()).ok_or_else(|| {
+        ApiError::unprocessable(codes::CARD_INELIGIBLE, PanError::UnknownScheme.to_string())
+    })?;
+    let test_card = catalogue::find(pan.digits()).ok_or_else(|| {
+        ApiError::unprocessable(codes::CARD_INELIGIBLE, "not a sandbox test card")
+    })?;
     if test_card.expiry != card.expiry.0 {
-        return Err(ApiError::unprocessable(codes::CARD_INELIGIBLE, "card details do not match"));
+        return Err(ApiError::unprocessable(
+            codes::CARD_INELIGIBLE,
+            "card details do not match",
+        ));
     }
     if test_card.behaviour == Behaviour::Ineligible {
         return Err(ApiError::unprocessable(
@@ -164,8 +186,17 @@ pub fn eligibility(cx: &Ctx<'_>, req: CheckEligibility) -> Reply {
             cx.now as i64
         ],
     )?;
-    log::info!("provisioning {} eligible ({})", req.provisioning_id, scheme.name());
-    ok(&Eligible { provisioning_id: req.provisioning_id, scheme, pan_suffix: pan.suffix(), terms })
+    log::info!(
+        "provisioning {} eligible ({})",
+        req.provisioning_id,
+        scheme.name()
+    );
+    ok(&Eligible {
+        provisioning_id: req.provisioning_id,
+        scheme,
+        pan_suffix: pan.suffix(),
+        terms,
+    })
 }
 
 fn behaviour_name(b: Behaviour) -> &'static str {
@@ -227,7 +258,18 @@ fn load(cx: &Ctx<'_>, id: &str) -> Result<Row, ApiError> {
         )
         .optional()?
         .ok_or_else(|| ApiError::not_found("provisioning"))?;
-    let (state, scheme, pan, behaviour, terms_id, token_ref, idv_method, otp_sha256, otp_expires, attempts_left) = row;
+    let (
+        state,
+        scheme,
+        pan,
+        behaviour,
+        terms_id,
+        token_ref,
+        idv_method,
+        otp_sha256,
+        otp_expires,
+        attempts_left,
+    ) = row;
     Ok(Row {
         state: parse_state(&state).ok_or_else(|| ApiError::internal("bad state in db"))?,
         scheme: scheme.parse().map_err(ApiError::internal)?,
@@ -256,21 +298,43 @@ fn idv_methods(scheme: Scheme) -> Vec<IdvMethod> {
         Scheme::Visa | Scheme::Mastercard => "+44 **** **0138",
     };
     vec![
-        IdvMethod { id: "sms-1".into(), kind: "OTP_SMS".into(), target: phone.into() },
-        IdvMethod { id: "email-1".into(), kind: "OTP_EMAIL".into(), target: "c*******r@example.com".into() },
+        IdvMethod {
+            id: "sms-1".into(),
+            kind: "OTP_SMS".into(),
+            target: phone.into(),
+        },
+        IdvMethod {
+            id: "email-1".into(),
+            kind: "OTP_EMAIL".into(),
+            target: "c*******r@example.com".into(),
+        },
     ]
 }
 
 fn status_of(id: &str, row: &Row) -> ProvisioningStatus {
-    let idv = matches!(row.state, ServerState::IdvRequired | ServerState::IdvPending);
+    let idv = matches!(
+        row.state,
+        ServerState::IdvRequired | ServerState::IdvPending
+    );
     ProvisioningStatus {
         provisioning_id: id.to_owned(),
         state: row.state,
         scheme: row.scheme,
-        pan_suffix: row.pan.get(row.pan.len().saturating_sub(4)..).unwrap_or_default().to_owned(),
-        terms: Terms { id: row.terms_id.clone(), ..terms_for(row.scheme) },
+        pan_suffix: row
+            .pan
+            .get(row.pan.len().saturating_sub(4)..)
+            .unwrap_or_default()
+            .to_owned(),
+        terms: Terms {
+            id: row.terms_id.clone(),
+            ..terms_for(row.scheme)
+        },
         token_ref: row.token_ref.clone(),
-        idv_methods: if idv { idv_methods(row.scheme) } else { Vec::new() },
+        idv_methods: if idv {
+            idv_methods(row.scheme)
+        } else {
+            Vec::new()
+        },
         otp_attempts_left: (row.state == ServerState::IdvPending).then_some(row.attempts_left),
     }
 }
@@ -294,7 +358,10 @@ pub fn accept_terms(cx: &Ctx<'_>, id: &str, req: AcceptTerms) -> Reply {
             row.state = ServerState::TermsAccepted;
         }
         ServerState::Declined => {
-            return Err(ApiError::conflict(codes::WRONG_STATE, "provisioning was declined"));
+            return Err(ApiError::conflict(
+                codes::WRONG_STATE,
+                "provisioning was declined",
+            ));
         }
         // Accepted already (a retry): report where it stands.
         _ => {}
@@ -314,7 +381,11 @@ fn decision_of(row: &Row) -> Option<TokenizeResult> {
             token_ref: None,
             idv_methods: idv_methods(row.scheme),
         }),
-        ServerState::Declined => Some(TokenizeResult { decision: Decision::Declined, token_ref: None, idv_methods: Vec::new() }),
+        ServerState::Declined => Some(TokenizeResult {
+            decision: Decision::Declined,
+            token_ref: None,
+            idv_methods: Vec::new(),
+        }),
         ServerState::Eligible | ServerState::TermsAccepted => None,
     }
 }
@@ -325,20 +396,35 @@ pub fn tokenize(cx: &Ctx<'_>, id: &str, _: serde_json::Value) -> Reply {
         return ok(&done);
     }
     if row.state != ServerState::TermsAccepted {
-        return Err(ApiError::conflict(codes::WRONG_STATE, "accept the terms first"));
+        return Err(ApiError::conflict(
+            codes::WRONG_STATE,
+            "accept the terms first",
+        ));
     }
     let result = match row.behaviour.as_str() {
         "approve" => {
             let token_ref = create_token(cx, id, row.scheme, &row.pan)?;
-            TokenizeResult { decision: Decision::Approved, token_ref: Some(token_ref), idv_methods: Vec::new() }
+            TokenizeResult {
+                decision: Decision::Approved,
+                token_ref: Some(token_ref),
+                idv_methods: Vec::new(),
+            }
         }
         "otp" => {
             set_state(cx, id, ServerState::IdvRequired)?;
-            TokenizeResult { decision: Decision::RequireIdv, token_ref: None, idv_methods: idv_methods(row.scheme) }
+            TokenizeResult {
+                decision: Decision::RequireIdv,
+                token_ref: None,
+                idv_methods: idv_methods(row.scheme),
+            }
         }
         _ => {
             set_state(cx, id, ServerState::Declined)?;
-            TokenizeResult { decision: Decision::Declined, token_ref: None, idv_methods: Vec::new() }
+            TokenizeResult {
+                decision: Decision::Declined,
+                token_ref: None,
+                idv_methods: Vec::new(),
+            }
         }
     };
     log::info!("provisioning {id}: tokenize -> {:?}", result.decision);
@@ -413,10 +499,18 @@ pub fn select_idv(cx: &Ctx<'_>, id: &str, req: SelectIdv) -> Reply {
     let row = load(cx, id)?;
     match row.state {
         ServerState::IdvRequired | ServerState::IdvPending => {}
-        _ => return Err(ApiError::conflict(codes::WRONG_STATE, "no identity verification pending")),
+        _ => {
+            return Err(ApiError::conflict(
+                codes::WRONG_STATE,
+                "no identity verification pending",
+            ));
+        }
     }
     if row.attempts_left == 0 {
-        return Err(ApiError::conflict(codes::OTP_ATTEMPTS_EXCEEDED, "no OTP attempts left"));
+        return Err(ApiError::conflict(
+            codes::OTP_ATTEMPTS_EXCEEDED,
+            "no OTP attempts left",
+        ));
     }
     let method = idv_methods(row.scheme)
         .into_iter()
@@ -430,7 +524,10 @@ pub fn select_idv(cx: &Ctx<'_>, id: &str, req: SelectIdv) -> Reply {
     )?;
     deliver(&cx.app.dir, id, &method, &otp)?;
     log::info!("provisioning {id}: OTP sent via {}", method.kind);
-    ok(&IdvSelected { method_id: method.id, otp_expires_in_secs: OTP_TTL_SECS })
+    ok(&IdvSelected {
+        method_id: method.id,
+        otp_expires_in_secs: OTP_TTL_SECS,
+    })
 }
 
 pub fn submit_otp(cx: &Ctx<'_>, id: &str, req: SubmitOtp) -> Reply {
@@ -438,25 +535,43 @@ pub fn submit_otp(cx: &Ctx<'_>, id: &str, req: SubmitOtp) -> Reply {
     let row = load(cx, id)?;
     if row.state == ServerState::Approved {
         // A second submit after success (new idempotency key): same answer, no second token.
-        return decision_of(&row).map(|d| ok(&d)).unwrap_or_else(|| Err(ApiError::internal("no decision")));
+        return decision_of(&row)
+            .map(|d| ok(&d))
+            .unwrap_or_else(|| Err(ApiError::internal("no decision")));
     }
     if row.state == ServerState::Declined {
-        return Err(ApiError::conflict(codes::OTP_ATTEMPTS_EXCEEDED, "provisioning was declined"));
+        return Err(ApiError::conflict(
+            codes::OTP_ATTEMPTS_EXCEEDED,
+            "provisioning was declined",
+        ));
     }
     if row.state != ServerState::IdvPending || row.idv_method.is_none() {
-        return Err(ApiError::conflict(codes::WRONG_STATE, "select an ID&V method first"));
+        return Err(ApiError::conflict(
+            codes::WRONG_STATE,
+            "select an ID&V method first",
+        ));
     }
     if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(codes::BAD_REQUEST, "OTP must be 6 digits"));
+        return Err(ApiError::bad_request(
+            codes::BAD_REQUEST,
+            "OTP must be 6 digits",
+        ));
     }
     if row.otp_expires.is_none_or(|e| (cx.now as i64) > e) {
-        return Err(ApiError::unprocessable(codes::OTP_EXPIRED, "OTP expired; select a method again"));
+        return Err(ApiError::unprocessable(
+            codes::OTP_EXPIRED,
+            "OTP expired; select a method again",
+        ));
     }
     let expected = row.otp_sha256.as_deref().unwrap_or_default();
     if ct_eq(&otp_hash(id, otp), expected) {
         let token_ref = create_token(cx, id, row.scheme, &row.pan)?;
         log::info!("provisioning {id}: OTP verified");
-        return ok(&TokenizeResult { decision: Decision::Approved, token_ref: Some(token_ref), idv_methods: Vec::new() });
+        return ok(&TokenizeResult {
+            decision: Decision::Approved,
+            token_ref: Some(token_ref),
+            idv_methods: Vec::new(),
+        });
     }
     let left = row.attempts_left.saturating_sub(1);
     cx.tx.execute(
@@ -466,7 +581,10 @@ pub fn submit_otp(cx: &Ctx<'_>, id: &str, req: SubmitOtp) -> Reply {
     if left == 0 {
         set_state(cx, id, ServerState::Declined)?;
         log::info!("provisioning {id}: OTP attempts exhausted, declined");
-        let mut e = ApiError::unprocessable(codes::OTP_ATTEMPTS_EXCEEDED, "too many wrong OTPs; provisioning declined");
+        let mut e = ApiError::unprocessable(
+            codes::OTP_ATTEMPTS_EXCEEDED,
+            "too many wrong OTPs; provisioning declined",
+        );
         e.attempts_left = Some(0);
         return Err(e);
     }

@@ -3,8 +3,8 @@
 //! server directory. A wallet pins `ca.pem`; nothing here is trusted by any platform store.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -21,7 +21,10 @@ pub enum TlsError {
     #[error("certificate generation: {0}")]
     Rcgen(#[from] rcgen::Error),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}: not a PEM certificate/key this server wrote")]
     Pem(PathBuf),
     #[error("TLS configuration: {0}")]
@@ -29,7 +32,10 @@ pub enum TlsError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io { path: path.to_owned(), source }
+    move |source| TlsError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Write a secret file readable by the owner only.
@@ -69,7 +75,11 @@ pub fn ensure(dir: &Path) -> Result<PathBuf, TlsError> {
     let issuer = Issuer::new(ca, &ca_key);
 
     let server_key = KeyPair::generate()?;
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned(), "10.0.2.2".to_owned()])?;
+    let mut leaf = CertificateParams::new(vec![
+        "127.0.0.1".to_owned(),
+        "localhost".to_owned(),
+        "10.0.2.2".to_owned(),
+    ])?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "walletcore sandbox token service");
     leaf.distinguished_name = dn;
@@ -97,11 +107,14 @@ pub fn server_config(dir: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> 
         .map_err(|_| TlsError::Pem(cert_path.clone()))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| TlsError::Pem(cert_path.clone()))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|_| TlsError::Pem(key_path.clone()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+    let key =
+        PrivateKeyDer::from_pem_file(&key_path).map_err(|_| TlsError::Pem(key_path.clone()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

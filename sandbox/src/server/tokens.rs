@@ -13,8 +13,8 @@ use serde::Deserialize;
 use std::sync::Arc;
 use wallet_core::card::Scheme;
 use wallet_core::token::api::{
-    Event, EventKind, Events, FetchCredentials, Jwks, Lifecycle, Replenish, TokenState, TokenStatus, TxnRecord,
-    TxnStatus, codes,
+    Event, EventKind, Events, FetchCredentials, Jwks, Lifecycle, Replenish, TokenState,
+    TokenStatus, TxnRecord, TxnStatus, codes,
 };
 
 pub fn keys(app: &App) -> Response {
@@ -50,7 +50,10 @@ pub(crate) fn token_state_name(s: TokenState) -> &'static str {
     }
 }
 
-pub(crate) fn load_token(tx: &rusqlite::Transaction<'_>, token_ref: &str) -> Result<Option<TokenRow>, ApiError> {
+pub(crate) fn load_token(
+    tx: &rusqlite::Transaction<'_>,
+    token_ref: &str,
+) -> Result<Option<TokenRow>, ApiError> {
     let row = tx
         .query_row(
             "SELECT token_ref, device_id, scheme, token_pan, token_expiry, psn, state, log_mac_key, last_issued_atc, cvn
@@ -72,7 +75,9 @@ pub(crate) fn load_token(tx: &rusqlite::Transaction<'_>, token_ref: &str) -> Res
             },
         )
         .optional()?;
-    let Some((token_ref, device_id, scheme, token_pan, token_expiry, psn, state, mac, last, cvn)) = row else {
+    let Some((token_ref, device_id, scheme, token_pan, token_expiry, psn, state, mac, last, cvn)) =
+        row
+    else {
         return Ok(None);
     };
     Ok(Some(TokenRow {
@@ -97,7 +102,11 @@ pub(crate) fn own_token(cx: &Ctx<'_>, token_ref: &str) -> Result<TokenRow, ApiEr
 }
 
 fn status_of(t: &TokenRow) -> TokenStatus {
-    TokenStatus { token_ref: t.token_ref.clone(), state: t.state, last_issued_atc: t.last_issued_atc }
+    TokenStatus {
+        token_ref: t.token_ref.clone(),
+        state: t.state,
+        last_issued_atc: t.last_issued_atc,
+    }
 }
 
 pub fn status(cx: &Ctx<'_>, token_ref: &str) -> Reply {
@@ -109,13 +118,24 @@ pub async fn dispatch(app: Arc<App>, token_ref: &str, action: &str, req: Request
     let t = token_ref.to_owned();
     match action {
         "credentials" => {
-            signed(app, Step::Credentials, Signer::Device, req, move |cx, b: FetchCredentials| {
-                issuing::credentials(cx, &t, b.count)
-            })
+            signed(
+                app,
+                Step::Credentials,
+                Signer::Device,
+                req,
+                move |cx, b: FetchCredentials| issuing::credentials(cx, &t, b.count),
+            )
             .await
         }
         "replenish" => {
-            signed(app, Step::Replenish, Signer::Device, req, move |cx, b: Replenish| issuing::replenish(cx, &t, b)).await
+            signed(
+                app,
+                Step::Replenish,
+                Signer::Device,
+                req,
+                move |cx, b: Replenish| issuing::replenish(cx, &t, b),
+            )
+            .await
         }
         "suspend" | "resume" | "delete" => {
             let target = match action {
@@ -123,12 +143,21 @@ pub async fn dispatch(app: Arc<App>, token_ref: &str, action: &str, req: Request
                 "resume" => TokenState::Active,
                 _ => TokenState::Deleted,
             };
-            signed(app, Step::Lifecycle, Signer::Device, req, move |cx, b: Lifecycle| {
-                let token = own_token(cx, &t)?;
-                let reason = valid_reason(&b.reason)?;
-                let state = change_state(cx.tx, &token, target, reason, cx.now)?;
-                ok(&TokenStatus { state, ..status_of(&token) })
-            })
+            signed(
+                app,
+                Step::Lifecycle,
+                Signer::Device,
+                req,
+                move |cx, b: Lifecycle| {
+                    let token = own_token(cx, &t)?;
+                    let reason = valid_reason(&b.reason)?;
+                    let state = change_state(cx.tx, &token, target, reason, cx.now)?;
+                    ok(&TokenStatus {
+                        state,
+                        ..status_of(&token)
+                    })
+                },
+            )
             .await
         }
         _ => pipeline::respond(Err(ApiError::not_found("token action"))),
@@ -157,7 +186,10 @@ fn change_state(
         return Ok(target);
     }
     if token.state == TokenState::Deleted {
-        return Err(ApiError::conflict(codes::TOKEN_INACTIVE, "token is deleted"));
+        return Err(ApiError::conflict(
+            codes::TOKEN_INACTIVE,
+            "token is deleted",
+        ));
     }
     tx.execute(
         "UPDATE tokens SET state = ?1 WHERE token_ref = ?2",
@@ -178,7 +210,12 @@ fn change_state(
         TokenState::Deleted => EventKind::Deleted,
     };
     record_event(tx, &token.device_id, &token.token_ref, kind, reason, now)?;
-    log::info!("token {}: {:?} -> {:?} ({reason})", token.token_ref, token.state, target);
+    log::info!(
+        "token {}: {:?} -> {:?} ({reason})",
+        token.token_ref,
+        token.state,
+        target
+    );
     Ok(target)
 }
 
@@ -218,13 +255,23 @@ pub fn events(cx: &Ctx<'_>, q: EventsQuery) -> Reply {
     )?;
     let events = stmt
         .query_map(params![cx.device_id, q.after as i64, EVENTS_PAGE], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .filter_map(|(seq, token_ref, kind, reason)| {
             let kind = serde_json::from_value(serde_json::Value::String(kind)).ok()?;
-            Some(Event { seq: u64::try_from(seq).ok()?, token_ref, kind, reason })
+            Some(Event {
+                seq: u64::try_from(seq).ok()?,
+                token_ref,
+                kind,
+                reason,
+            })
         })
         .collect();
     ok(&Events { events })
@@ -260,7 +307,8 @@ pub fn transaction(cx: &Ctx<'_>, token_ref: &str, atc: u16) -> Reply {
         Some((status, amount, currency, rc)) => TxnRecord {
             token_ref: token_ref.to_owned(),
             atc,
-            status: serde_json::from_value(serde_json::Value::String(status)).map_err(ApiError::internal)?,
+            status: serde_json::from_value(serde_json::Value::String(status))
+                .map_err(ApiError::internal)?,
             amount_minor: amount.and_then(|a| u64::try_from(a).ok()),
             currency,
             response_code: Some(rc),
@@ -283,13 +331,23 @@ pub async fn issuer_action(app: Arc<App>, token_ref: String, action: String) -> 
             "resume" => change_state(&tx, &token, TokenState::Active, "ISSUER", now)?,
             "delete" => change_state(&tx, &token, TokenState::Deleted, "ISSUER", now)?,
             "replenish-required" => {
-                record_event(&tx, &token.device_id, &token.token_ref, EventKind::ReplenishRequired, "ISSUER", now)?;
+                record_event(
+                    &tx,
+                    &token.device_id,
+                    &token.token_ref,
+                    EventKind::ReplenishRequired,
+                    "ISSUER",
+                    now,
+                )?;
                 token.state
             }
             _ => return Err(ApiError::not_found("issuer action")),
         };
         tx.commit()?;
-        ok(&TokenStatus { state, ..status_of(&token) })
+        ok(&TokenStatus {
+            state,
+            ..status_of(&token)
+        })
     })
     .await
     .unwrap_or_else(|e| Err(ApiError::internal(e)));

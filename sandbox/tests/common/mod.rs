@@ -32,7 +32,10 @@ impl Sandbox {
     }
 
     pub fn client(&self) -> TokenClient {
-        self.client_with(ClientOptions { attempts: 1, ..ClientOptions::default() })
+        self.client_with(ClientOptions {
+            attempts: 1,
+            ..ClientOptions::default()
+        })
     }
 
     pub fn client_with(&self, options: ClientOptions) -> TokenClient {
@@ -85,19 +88,32 @@ impl Device {
         let keys = DeviceKeys::generate().expect("keys");
         let client = sb.client();
         let dev = Device { keys, client };
-        let reg = RegisterDevice { signing_key: dev.keys.signing_jwk(), agreement_key: dev.keys.agreement_jwk() };
+        let reg = RegisterDevice {
+            signing_key: dev.keys.signing_jwk(),
+            agreement_key: dev.keys.agreement_jwk(),
+        };
         let r: api::DeviceRegistered = dev.post(api::DEVICES, &reg).expect("register");
         assert_eq!(r.device_id, dev.keys.device_id());
         dev
     }
 
-    pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
         self.post_key(path, body, &key())
     }
 
-    pub fn post_key<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B, idem: &str) -> Result<T, ClientError> {
+    pub fn post_key<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idem: &str,
+    ) -> Result<T, ClientError> {
         let bytes = serde_json::to_vec(body).expect("json");
-        self.client.signed(&self.keys, Method::Post, path, &bytes, Some(idem))
+        self.client
+            .signed(&self.keys, Method::Post, path, &bytes, Some(idem))
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -106,11 +122,26 @@ impl Device {
 
     /// Eligibility for a card with any PAN/expiry text (the wallet would refuse a bad PAN
     /// before sending; the server must refuse it too).
-    pub fn eligibility_raw(&self, sb: &Sandbox, pan: &str, expiry: &str) -> Result<Eligible, ClientError> {
-        let card = CardData { pan: Secret(pan.into()), expiry: Secret(expiry.into()), name: Secret("TEST".into()) };
+    pub fn eligibility_raw(
+        &self,
+        sb: &Sandbox,
+        pan: &str,
+        expiry: &str,
+    ) -> Result<Eligible, ClientError> {
+        let card = CardData {
+            pan: Secret(pan.into()),
+            expiry: Secret(expiry.into()),
+            name: Secret("TEST".into()),
+        };
         let plain = serde_json::to_vec(&card).expect("json");
         let jwe = jwe::encrypt(&sb.server_jwk(), &plain, None).expect("jwe");
-        self.post(api::PROVISIONINGS, &CheckEligibility { provisioning_id: key(), card: jwe })
+        self.post(
+            api::PROVISIONINGS,
+            &CheckEligibility {
+                provisioning_id: key(),
+                card: jwe,
+            },
+        )
     }
 
     pub fn eligibility(&self, sb: &Sandbox, card: &TestCard) -> Result<Eligible, ClientError> {
@@ -141,18 +172,30 @@ pub fn signed_headers(
     .to_bytes();
     let mut h = reqwest::header::HeaderMap::new();
     h.insert(sign::HEADER_DEVICE, device_id.parse().expect("hdr"));
-    h.insert(sign::HEADER_TIMESTAMP, timestamp.to_string().parse().expect("hdr"));
+    h.insert(
+        sign::HEADER_TIMESTAMP,
+        timestamp.to_string().parse().expect("hdr"),
+    );
     h.insert(sign::HEADER_NONCE, nonce.parse().expect("hdr"));
-    h.insert(sign::HEADER_SIGNATURE, keys.sign(&canonical).expect("sign").parse().expect("hdr"));
+    h.insert(
+        sign::HEADER_SIGNATURE,
+        keys.sign(&canonical).expect("sign").parse().expect("hdr"),
+    );
     if let Some(k) = idem {
         h.insert(sign::HEADER_IDEMPOTENCY, k.parse().expect("hdr"));
     }
-    h.insert(reqwest::header::CONTENT_TYPE, "application/json".parse().expect("hdr"));
+    h.insert(
+        reqwest::header::CONTENT_TYPE,
+        "application/json".parse().expect("hdr"),
+    );
     h
 }
 
 pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
 }
 
 /// The error code of a refusal, or a panic naming what came back instead.
@@ -189,7 +232,10 @@ impl Sandbox {
     }
 
     pub fn wallet(&self) -> Wallet {
-        self.wallet_with(ClientOptions { attempts: 1, ..ClientOptions::default() })
+        self.wallet_with(ClientOptions {
+            attempts: 1,
+            ..ClientOptions::default()
+        })
     }
 
     pub fn wallet_with(&self, options: ClientOptions) -> Wallet {
@@ -217,7 +263,11 @@ impl Sandbox {
 }
 
 pub fn card_input(card: &TestCard) -> CardInput<'static> {
-    CardInput { pan: card.pan.as_bytes(), expiry: card.expiry, name: card.name }
+    CardInput {
+        pan: card.pan.as_bytes(),
+        expiry: card.expiry,
+        name: card.name,
+    }
 }
 
 impl Wallet {
