@@ -27,3 +27,11 @@ pub use error::TokenError;
 pub use policy::KeyPolicy;
 pub use provisioner::{CardInput, Provisioner, SyncReport, TokenConfig};
 pub use state::{CardState, Provisioning, ProvisioningState, TokenCard};
+
+/// Whether `card_id` came from a token service (its lifecycle and payments go through it) or
+/// was personalised locally (a desktop test card).
+pub fn is_token_card(store: &crate::store::Store, card_id: &str) -> Result<bool, TokenError> {
+    Ok(db::card_ids(store.connection())?
+        .iter()
+        .any(|id| id == card_id))
+}
