@@ -8,7 +8,6 @@ use wallet_core::card::mask_pan;
 use wallet_core::history::Status;
 use wallet_core::money::{currency_label, format_amount, parse_amount};
 use wallet_core::wallet::Wallet;
-use wallet_sandbox::issuer::Verdict;
 use wallet_sandbox::terminal::{Outcome, TapOutcome, Terminal, TerminalConfig, Transaction};
 
 pub struct TapArgs {
@@ -63,10 +62,22 @@ pub fn tap(home: &Home, wallet: &Arc<Wallet>, args: &TapArgs) -> Result<TapRepor
             let card_id = wallet
                 .card_id_for_pan(&auth.pan, auth.psn)?
                 .context("the terminal read a PAN this wallet does not hold")?;
-            let mut issuer = home.local_issuer()?;
-            let verdict = issuer.authorise(auth);
-            home.save_local_issuer(&issuer)?;
-            let status = if verdict.is_approved() {
+            let (approved, verdict) = if wallet.is_token_card(&card_id)? {
+                let (approved, reason) = crate::provision::authorise_remote(home, auth)?;
+                (
+                    approved,
+                    format!(
+                        "{} (token service)",
+                        if approved { "approved" } else { "declined" }
+                    ) + &format!(": {reason}"),
+                )
+            } else {
+                let mut issuer = home.local_issuer()?;
+                let verdict = issuer.authorise(auth);
+                home.save_local_issuer(&issuer)?;
+                (verdict.is_approved(), verdict.as_str().to_owned())
+            };
+            let status = if approved {
                 Status::Approved
             } else {
                 Status::Declined
@@ -76,11 +87,8 @@ pub fn tap(home: &Home, wallet: &Arc<Wallet>, args: &TapArgs) -> Result<TapRepor
         }
         _ => None,
     };
-    if let Some(Verdict::Declined(_)) = verdict {
-        log::info!("tap declined by the issuer");
-    }
     Ok(TapReport {
-        verdict: verdict.map(|v| v.as_str().to_owned()),
+        verdict,
         outcome,
         amount_minor,
         currency: args.currency,

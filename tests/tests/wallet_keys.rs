@@ -88,7 +88,11 @@ fn a_crash_between_consume_and_respond_burns_the_key_and_never_reuses_it() {
         assert!(joined.is_err(), "the tap thread must have died");
         // The wallet survives the panic (poisoned lock recovered) and shows the burnt key.
         let page = wallet.history(&Default::default(), 10, None).unwrap();
-        assert_eq!(page.records.len(), 1, "the consumed key has its pending record");
+        assert_eq!(
+            page.records.len(),
+            1,
+            "the consumed key has its pending record"
+        );
         page.records[0].atc
     };
 

@@ -17,10 +17,16 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "wallet: meta, cards, single-use keys, transaction history",
-    sql: V1,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "wallet: meta, cards, single-use keys, transaction history",
+        sql: V1,
+    },
+    Migration {
+        name: crate::token::schema::MIGRATION_NAME,
+        sql: crate::token::schema::MIGRATION_SQL,
+    },
+];
 
 /// The schema version this build writes: the number of migrations.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

@@ -22,7 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod error;
+mod provisioning;
+mod qr_pay;
 pub use error::WalletError;
+pub use qr_pay::MerchantPayment;
 
 /// Where the wallet lives and whom it talks to.
 #[derive(Debug, Clone)]
@@ -130,7 +133,10 @@ struct Inner {
 
 pub struct Wallet {
     config: WalletConfig,
+    wrapper: Arc<dyn KeyWrapper>,
     inner: Mutex<Inner>,
+    /// The token service side, opened on first use (see [`provisioning`]).
+    token: Mutex<Option<provisioning::TokenSide>>,
     presenter: Presenter,
     events: RwLock<Option<Arc<dyn EventSink>>>,
 }
@@ -146,7 +152,7 @@ impl std::fmt::Debug for Wallet {
 impl Wallet {
     /// Open (or create) the wallet in `config.home`, unwrapping its data key with `wrapper`.
     pub fn open(config: WalletConfig, wrapper: Arc<dyn KeyWrapper>) -> Result<Wallet, WalletError> {
-        let store = Store::open(&config.home, wrapper)?;
+        let store = Store::open(&config.home, wrapper.clone())?;
         let mut engine = Engine::new(Vec::new()).map_err(|e| WalletError::Internal {
             reason: e.to_string(),
         })?;
@@ -158,6 +164,8 @@ impl Wallet {
         });
         let wallet = Wallet {
             config,
+            wrapper,
+            token: Mutex::new(None),
             inner: Mutex::new(Inner {
                 store,
                 engine,
@@ -229,13 +237,6 @@ impl Wallet {
     pub fn set_default_card(&self, id: &str) -> Result<(), WalletError> {
         let mut inner = self.lock_inner();
         inner.store.set_default_card(id)?;
-        self.reload_cards(&mut inner)
-    }
-
-    /// Suspend (keys wiped; the card stops answering terminals), resume or delete a card.
-    pub fn set_card_status(&self, id: &str, status: CardStatus) -> Result<(), WalletError> {
-        let mut inner = self.lock_inner();
-        inner.store.set_card_status(id, status)?;
         self.reload_cards(&mut inner)
     }
 
@@ -463,13 +464,14 @@ impl Wallet {
 
     fn after_spend(&self, draft: &TxnDraft) {
         log::info!("wallet: card {} spent ATC {}", draft.card_id, draft.atc);
-        // One verification, one tap: a cryptogram that carried CDCVM used the window up, so a
-        // second tap (a relay, or the phone left on a reader) needs the cardholder again. A
-        // payment code on screen keeps it: the pay screen refreshes the code while it is open.
-        if draft.cdcvm && draft.channel == Channel::Nfc {
-            if let Err(e) = self.lock() {
-                log::warn!("wallet: could not close the CDCVM window: {e}");
-            }
+        // One verification, one payment: a cryptogram that carried CDCVM used the window up,
+        // so a second tap (a relay, or the phone left on a reader) needs the cardholder again.
+        // A payment code on screen keeps it: the pay screen refreshes the code while open.
+        if draft.cdcvm
+            && draft.channel != Channel::QrPresented
+            && let Err(e) = self.lock()
+        {
+            log::warn!("wallet: could not close the CDCVM window: {e}");
         }
         let sink = match self.events.read() {
             Ok(s) => s.clone(),
