@@ -117,3 +117,50 @@ with open(os.path.join("core", "tests", "fixtures", "qr-corpus.jsonl")) as f:
 with open(os.path.join("core", "tests", "qr_bad_input.rs")) as f:
     for i, code in enumerate(sorted(set(re.findall(r'"(hQ[A-Za-z0-9+/=]{8,})"', f.read())))):
         write("cpm_decode", f"bad-input-{i}", b"\x00" + code.encode())
+
+# server_json: one realistic body per response type the client parses (type byte first), in
+# the shapes core/src/token/api.rs defines.
+profile = {"id": "tok-1", "scheme": "visa", "aid": "A0000000031010", "label": "VISA",
+           "token_pan": "4895370012345678", "expiry": "3012", "psn": 1, "cvn": "Visa22", "dki": 1,
+           "cvm_limit_minor": 5000, "issuer_country": 156}
+wire_keys = [{"atc": a, "key": f"{a:032X}"} for a in (1, 2, 3)]
+bodies = [
+    {"error": {"code": "otp_incorrect", "message": "wrong code", "attempts_left": 2}},
+    {"device_id": "d-0123456789abcdef"},
+    {"provisioning_id": "0123456789abcdef0123456789abcdef", "scheme": "unionpay", "pan_suffix": "1234",
+     "terms": {"id": "t-1", "url": "https://example.invalid/terms", "text": "Terms"}},
+    {"decision": "REQUIRE_IDV", "idv_methods": [{"id": "sms-1", "kind": "OTP_SMS", "target": "+86 *** **** 1234"}]},
+    {"method_id": "sms-1", "otp_expires_in_secs": 300},
+    {"provisioning_id": "0123456789abcdef0123456789abcdef", "state": "APPROVED", "scheme": "visa",
+     "pan_suffix": "5678", "terms": {"id": "t-1", "url": "u", "text": "x"}, "token_ref": "tok-1"},
+    {"token_ref": "tok-1", "jwe": "eyJhbGciOiJFQ0RILUVTIn0..AAAA.BBBB.CCCC"},
+    {"token_ref": "tok-1", "state": "SUSPENDED", "last_issued_atc": 20},
+    {"events": [{"seq": 7, "token_ref": "tok-1", "kind": "REPLENISH_REQUIRED", "reason": "keys revoked"}]},
+    {"token_ref": "tok-1", "atc": 3, "status": "approved", "amount_minor": 1200, "currency": 156, "response_code": "00"},
+    {"approved": False, "response_code": "05", "reason": "cryptogram", "auth_code": None},
+    {"keys": [{"kty": "EC", "crv": "P-256", "kid": "srv-1", "alg": "ECDH-ES",
+               "x": "axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY",  # the P-256 base point
+               "y": "T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"}]},
+    {"token_ref": "tok-1", "profile": profile, "keys": wire_keys, "log_mac_key": "00" * 32},
+]
+for i, body in enumerate(bodies):
+    write("server_json", f"type-{i:02}", bytes([i]) + json.dumps(body).encode())
+write("server_json", "type-12-batch", bytes([12]) + json.dumps({"token_ref": "tok-1", "keys": wire_keys}).encode())
+
+# jwe_decode: JWEs sealed to the target's fixed device key (scalar 11..11, kid "device-1") by an
+# independent JOSE library, and plaintexts for the seal-and-tamper mode.
+write("jwe_decode", "plain-credentials", b"\x01\x00\x10\x01" + json.dumps(bodies[12]).encode())
+write("jwe_decode", "plain-empty", b"\x01\x00\x00\x80")
+try:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwcrypto import jwe as jjwe, jwk as jjwk
+
+    device = ec.derive_private_key(int.from_bytes(b"\x11" * 32, "big"), ec.SECP256R1())
+    public = jjwk.JWK.from_pyca(device.public_key())
+    for name, plain in [("credentials", json.dumps(bodies[12]).encode()),
+                        ("batch", json.dumps({"token_ref": "tok-1", "keys": wire_keys}).encode())]:
+        token = jjwe.JWE(plain, protected={"alg": "ECDH-ES", "enc": "A256GCM", "kid": "device-1"})
+        token.add_recipient(public)
+        write("jwe_decode", f"jwcrypto-{name}", b"\x00" + token.serialize(compact=True).encode())
+except ImportError:
+    print("jwcrypto not installed (pip install jwcrypto): jwe_decode gets no sealed seeds")
