@@ -20,13 +20,21 @@
 //! | `history::import::before_commit` | history/write.rs `import`: ATCs raised, keys dropped | disk I/O error |
 //! | `history::set_status::before_commit` | history/write.rs `set_status` | disk I/O error |
 //! | `history::apply_statuses::update` | history/write.rs `apply_statuses`, after each update | disk I/O error |
+//! | `token::client::before_send` | token/client.rs, every request, before it leaves (retried) | no answer |
+//! | `token::client::answer_lost` | token/client.rs, every answer, after the server handled it | no answer |
 
 /// `failpoint!("name")` (panic or pause only), `failpoint!("name", io_error)` (`return` gives a
-/// disk I/O error converted with `into()`), or `failpoint!("name", |arg| value)`.
+/// disk I/O error converted with `into()`), `failpoint!("name", no_answer)` (`return` gives the
+/// token client's "no answer"), or `failpoint!("name", |arg| value)`.
 #[cfg(feature = "failpoints")]
 macro_rules! failpoint {
     ($name:literal, io_error) => {
         fail::fail_point!($name, |_| Err($crate::failpoint::io_error($name).into()))
+    };
+    ($name:literal, no_answer) => {
+        fail::fail_point!($name, |_| {
+            Err($crate::token::client::ClientError::NoAnswer(format!("failpoint {}", $name)))
+        })
     };
     ($($arg:tt)*) => {
         fail::fail_point!($($arg)*)
