@@ -451,6 +451,9 @@ impl Engine {
             .ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?;
         let id = profile.id.clone();
         self.last_atc.insert(id, sealed_atc);
+        failpoint!("hce::before_respond", |_| Err(
+            StatusWord::NO_PRECISE_DIAGNOSIS
+        ));
         Ok(Cryptogram {
             atc,
             cryptogram,
