@@ -1,9 +1,46 @@
 #!/usr/bin/env bash
-# The whole test suite: what README calls "all tests" and what .ci/run runs.
+# The whole test suite: what README calls "every test" and what .ci/run runs after
+# scripts/ci-setup.sh. Stops at the first failing step and says which.
+#
+#   scripts/test.sh            everything
+#   FUZZ_SECONDS=0 scripts/test.sh   skip the short fuzz pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+step() { printf '\n==== %s\n' "$*" >&2; }
+elapsed() { printf '     (%ss)\n' "$SECONDS" >&2; }
+
+step "rustfmt"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
-# The bindings from Kotlin on the JVM (UniFFI + JNI), against the sandbox token service.
+step "clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+elapsed
+step "cargo test --workspace (unit, integration, property tests, pyemv/zbarimg/jwcrypto/pcscd peers)"
+cargo test --workspace --locked
+elapsed
+if [ -f scripts/failpoints.sh ]; then
+  step "failpoint tests (fault injection between consume and respond, installs, history writes, network)"
+  scripts/failpoints.sh
+  elapsed
+fi
+step "Kotlin on the JVM: UniFFI bindings over JNA, NativeHce over JNI"
 tests/kotlin/run.sh
+elapsed
+step "Kotlin on the JVM: the Android app's plain-Kotlin logic"
+tests/kotlin/android-logic/run.sh
+elapsed
+if [ -x ../shared/tools/android-check ]; then
+  step "android-check: manifests/resources link, all Kotlin type-checks against API 36"
+  tests/kotlin/android-bindings.sh "$CARGO_TARGET_DIR/android-bindings"
+  ../shared/tools/android-check android "$CARGO_TARGET_DIR/android-bindings" tests/android-stubs
+  elapsed
+fi
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  step "fuzz: ${FUZZ_SECONDS}s per target"
+  scripts/fuzz.sh "$FUZZ_SECONDS"
+  elapsed
+fi
+step "all passed in ${SECONDS}s"

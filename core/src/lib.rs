@@ -5,6 +5,9 @@
 //! - [`card`]: what a personalised card is; [`ledger`]: the contract for consuming single-use keys.
 //! - [`store`], [`history`], [`token`], [`qr`]: storage, the transaction ledger, provisioning, QR codes.
 
+#[macro_use]
+mod failpoint;
+
 pub mod card;
 pub mod emv;
 pub mod hce;

@@ -11,6 +11,8 @@ use wallet_core::card::{
 use wallet_core::emv::bcd::decode_n;
 use wallet_core::emv::crypto::{Key16, ct_eq};
 use wallet_core::emv::cvn::{AcInput, Cvn};
+use wallet_core::token::pan::luhn_check_digit;
+pub use wallet_core::token::pan::luhn_valid;
 
 /// The well-known EMV test issuer master key. It protects nothing; every output that uses it
 /// says so.
@@ -369,28 +371,6 @@ pub fn cdcvm_of(req: &AuthRequest) -> Option<bool> {
     cvn_from_iad(req.scheme, &req.input.iad)?.cdcvm_performed(&req.input.iad)
 }
 
-/// Luhn (ISO/IEC 7812-1) check over a string of digits.
-pub fn luhn_valid(pan: &str) -> bool {
-    pan.bytes().all(|b| b.is_ascii_digit())
-        && !pan.is_empty()
-        && luhn_sum(pan.bytes().rev()).is_multiple_of(10)
-}
-
-fn luhn_sum(digits_from_right: impl Iterator<Item = u8>) -> u32 {
-    digits_from_right
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let dd = d * 2;
-                if dd > 9 { dd - 9 } else { dd }
-            } else {
-                d
-            }
-        })
-        .sum()
-}
-
 /// A random Luhn-valid token PAN: Visa 4…(16), Mastercard 52…(16), UnionPay 62…(19, so the
 /// rightmost-16-digit rule of key derivation option A matters).
 pub fn token_pan(scheme: Scheme) -> String {
@@ -407,10 +387,8 @@ pub fn token_pan(scheme: Scheme) -> String {
     for b in random.iter().take(len - prefix.len() - 1) {
         pan.push(char::from(b'0' + b % 10));
     }
-    // Check digit: the one that makes the whole sum a multiple of 10.
-    // Counting the check digit's place as position 0 doubles the right body digits.
-    let body_sum = luhn_sum(std::iter::once(b'0').chain(pan.bytes().rev()));
-    pan.push(char::from(b'0' + ((10 - body_sum % 10) % 10) as u8));
+    // The body is all digits, so a check digit always exists.
+    pan.push(luhn_check_digit(&pan).unwrap_or('0'));
     pan
 }
 

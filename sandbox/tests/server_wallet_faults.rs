@@ -233,3 +233,38 @@ fn server_down_then_back_on_the_same_directory() {
     let p = finish(&sb, &mut w, &id);
     assert_one_card(&sb, &w, &p, "restart");
 }
+
+#[test]
+fn suspend_without_an_answer_wipes_now_and_tells_the_server_on_sync() {
+    let sb = start();
+    let mut w = sb.wallet_with(no_retry());
+    let card = catalogue::pick(Scheme::Visa, Behaviour::Approve).unwrap();
+    let p = w.prov.begin(&mut w.store, card_input(card)).unwrap();
+    let card_id = w
+        .prov
+        .accept_terms(&mut w.store, &p.id)
+        .unwrap()
+        .card_id
+        .unwrap();
+    sb.server.faults().arm(Step::Lifecycle, Fault::CutBefore);
+    let tc = w.prov.suspend(&mut w.store, &card_id, "STOLEN").unwrap();
+    assert_eq!(tc.state, wallet_core::token::CardState::Suspended);
+    assert_eq!(tc.pending.as_deref(), Some("suspend"), "still to be told");
+    assert_eq!(
+        w.store.remaining_keys(&card_id).unwrap(),
+        0,
+        "wiped without waiting for the server"
+    );
+    assert_eq!(
+        sb.count("SELECT count(*) FROM tokens WHERE state = 'ACTIVE'"),
+        1
+    );
+
+    w.restart(&sb, no_retry());
+    w.prov.sync(&mut w.store).unwrap();
+    assert_eq!(w.prov.token_card(&w.store, &card_id).unwrap().pending, None);
+    assert_eq!(
+        sb.count("SELECT count(*) FROM tokens WHERE state = 'SUSPENDED'"),
+        1
+    );
+}

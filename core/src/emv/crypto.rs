@@ -255,6 +255,13 @@ pub fn session_key_unionpay(udk: &Key16, atc: u16) -> Key16 {
     Key16(out)
 }
 
+/// SHA-256, for the cryptogram hash a history record keeps instead of the cryptogram.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
 /// Constant-time equality, for MACs and cryptograms.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;

@@ -6,6 +6,7 @@ use super::scheme::{ctq, poscii, ttq};
 use super::terminal_data::TerminalData;
 use crate::card::{CardProfile, PPSE};
 use crate::emv::apdu::{Command, StatusWord, response};
+use crate::emv::crypto::sha256;
 use crate::emv::cvn::Verification;
 use crate::emv::tlv::{self, Tag, encode, encode_into};
 use crate::ledger::{Channel, KeyLedger, LedgerError, TxnDraft};
@@ -422,8 +423,6 @@ impl Engine {
         let committed = ledger.consume_next(&profile.id, &mut |atc, key| {
             let ac = profile.cvn.arqc(key, &td.ac_input(aip, atc, iad.clone()));
             sealed = Some((atc, ac));
-            let mut digest = [0u8; 32];
-            digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &ac).as_ref());
             TxnDraft {
                 card_id: profile.id.clone(),
                 channel: Channel::Nfc,
@@ -432,7 +431,7 @@ impl Engine {
                 currency: td.currency_code(),
                 country: td.country_code(),
                 unpredictable_number: td.un,
-                cryptogram_sha256: digest,
+                cryptogram_sha256: sha256(&ac),
                 cdcvm: v.cdcvm_performed,
                 merchant: None,
             }
@@ -452,6 +451,9 @@ impl Engine {
             .ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?;
         let id = profile.id.clone();
         self.last_atc.insert(id, sealed_atc);
+        failpoint!("hce::before_respond", |_| Err(
+            StatusWord::NO_PRECISE_DIAGNOSIS
+        ));
         Ok(Cryptogram {
             atc,
             cryptogram,

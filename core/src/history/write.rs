@@ -317,7 +317,9 @@ impl Store {
             now,
             now,
         )?;
+        failpoint!("history::record::before_commit", io_error);
         tx.commit()?;
+        failpoint!("history::record::after_commit", io_error);
         Ok(id)
     }
 
@@ -356,6 +358,7 @@ impl Store {
                 Err(StoreError::DuplicateRecord { .. }) => summary.skipped += 1,
                 Err(e) => return Err(e),
             }
+            failpoint!("history::import::record", io_error);
             if item.draft.channel != Channel::QrScanned {
                 let top = spent.entry(card_ref).or_insert(item.draft.atc);
                 *top = (*top).max(item.draft.atc);
@@ -372,6 +375,7 @@ impl Store {
                 params![key_row(card_ref, 0), key_row(card_ref, atc)],
             )?;
         }
+        failpoint!("history::import::before_commit", io_error);
         tx.commit()?;
         Ok(summary)
     }
@@ -380,6 +384,7 @@ impl Store {
     pub fn set_status(&mut self, id: i64, status: Status) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         let changed = apply_status(&tx, id, status, now_ms())?;
+        failpoint!("history::set_status::before_commit", io_error);
         tx.commit()?;
         Ok(changed)
     }
@@ -392,6 +397,7 @@ impl Store {
         let mut changed = 0;
         for (id, status) in updates {
             changed += usize::from(apply_status(&tx, *id, *status, now)?);
+            failpoint!("history::apply_statuses::update", io_error);
         }
         tx.commit()?;
         Ok(changed)

@@ -227,6 +227,7 @@ impl Store {
             params![card_ref, profile.id, profile.scheme.name(), sealed, now],
         )?;
         insert_keys(&tx, &self.sealer, card_ref, &keys)?;
+        failpoint!("cards::install::staged", io_error);
 
         // Verify: what is stored opens to exactly what was handed over.
         let stored: Vec<u8> = tx.query_row(
@@ -262,11 +263,13 @@ impl Store {
         }
         drop(rows);
         drop(stmt);
+        failpoint!("cards::install::verified", io_error);
 
         tx.execute(
             "UPDATE cards SET status = 'active' WHERE ref = ?1",
             [card_ref],
         )?;
+        failpoint!("cards::install::switched", io_error);
         tx.commit()?;
         log::info!(
             "store: installed card {} with {} keys",
@@ -391,6 +394,7 @@ impl Store {
         check_keys(card_id, &keys, floor)?;
         insert_keys(&tx, &self.sealer, card.card_ref, &keys)?;
         let remaining = count_keys(&tx, card.card_ref)?;
+        failpoint!("cards::add_keys::before_commit", io_error);
         tx.commit()?;
         Ok(remaining)
     }

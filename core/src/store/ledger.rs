@@ -83,7 +83,9 @@ impl KeyLedger for Store {
             Ok(())
         };
         spend()?;
+        failpoint!("ledger::before_commit", io_error);
         tx.commit().map_err(StoreError::from)?;
+        failpoint!("ledger::after_commit", io_error);
         Ok(atc)
     }
 

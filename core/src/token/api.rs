@@ -80,8 +80,6 @@ pub mod codes {
     pub const OTP_ATTEMPTS_EXCEEDED: &str = "otp_attempts_exceeded";
     pub const TOKEN_INACTIVE: &str = "token_inactive";
     pub const LOG_MISMATCH: &str = "log_mismatch";
-    pub const CRYPTOGRAM_INVALID: &str = "cryptogram_invalid";
-    pub const REPLAYED_ATC: &str = "replayed_atc";
     pub const INTERNAL: &str = "internal";
 }
 

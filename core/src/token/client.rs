@@ -167,6 +167,7 @@ impl TokenClient {
     /// `GET /v1/keys`: the server's card-data encryption keys.
     pub fn server_keys(&self) -> Result<Jwks, ClientError> {
         self.with_retries(|| {
+            failpoint!("token::client::before_send", no_answer);
             let resp = self
                 .http
                 .get(format!("{}{}", self.base, super::api::KEYS))
@@ -182,6 +183,7 @@ impl TokenClient {
         body: &[u8],
     ) -> Result<T, ClientError> {
         self.with_retries(|| {
+            failpoint!("token::client::before_send", no_answer);
             let resp = self
                 .http
                 .post(format!("{}{path}", self.base))
@@ -237,6 +239,7 @@ impl TokenClient {
             if let Some(k) = idempotency_key {
                 req = req.header(sign::HEADER_IDEMPOTENCY, k);
             }
+            failpoint!("token::client::before_send", no_answer);
             read(req.send())
         })
     }
@@ -299,6 +302,7 @@ fn transport(e: &reqwest::Error) -> ClientError {
 }
 
 fn read<T: DeserializeOwned>(resp: reqwest::Result<Response>) -> Result<T, ClientError> {
+    failpoint!("token::client::answer_lost", no_answer);
     let resp = resp.map_err(|e| transport(&e))?;
     let status = resp.status();
     if resp

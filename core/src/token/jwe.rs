@@ -218,7 +218,7 @@ pub fn encrypt(recipient: &EcJwk, plaintext: &[u8], cty: Option<&str>) -> Result
         .seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(iv),
             Aad::from(header_b64.as_bytes()),
-            &mut *buf,
+            &mut buf,
         )
         .map_err(|_| JweError::Decrypt)?;
     Ok(format!(

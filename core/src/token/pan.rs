@@ -74,7 +74,7 @@ impl Pan {
 pub fn luhn_valid(digits: &str) -> bool {
     !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
-        && luhn_sum(digits, false) % 10 == 0
+        && luhn_sum(digits, false).is_multiple_of(10)
 }
 
 /// The check digit that makes `body` (digits, without the check digit) Luhn-valid.

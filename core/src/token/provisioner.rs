@@ -796,7 +796,7 @@ impl Provisioner {
         }
         store.set_card_status(card_id, CardStatus::Suspended)?;
         store.write(|tx, _| db::set_card_state(tx, card_id, CardState::Suspended))?;
-        self.lifecycle(store, card_id, "suspend", reason)?;
+        self.tell_server(store, card_id, "suspend", reason)?;
         self.token_card(store, card_id)
     }
 
@@ -810,7 +810,7 @@ impl Provisioner {
         db::require_card(store.connection(), card_id)?;
         store.set_card_status(card_id, CardStatus::Deleted)?;
         store.write(|tx, _| db::set_card_state(tx, card_id, CardState::Deleted))?;
-        self.lifecycle(store, card_id, "delete", reason)?;
+        self.tell_server(store, card_id, "delete", reason)?;
         self.token_card(store, card_id)
     }
 
@@ -830,6 +830,25 @@ impl Provisioner {
         store.write(|tx, _| db::set_card_state(tx, card_id, CardState::Active))?;
         self.replenish(store, card_id)?;
         self.token_card(store, card_id)
+    }
+
+    /// Tell the server about a change already made here. No answer is not a failure: the request
+    /// stays in the card's outbox (`TokenCard::pending`) and `sync` sends it again.
+    fn tell_server(
+        &mut self,
+        store: &mut Store,
+        card_id: &str,
+        action: &str,
+        reason: &str,
+    ) -> Result<(), TokenError> {
+        match self.lifecycle(store, card_id, action, reason) {
+            Ok(_) => Ok(()),
+            Err(TokenError::CardOutcomeUnknown { .. }) => {
+                log::warn!("token: card {card_id} {action}: no answer; retried on sync");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn lifecycle(

@@ -11,7 +11,7 @@
 use super::{Inner, Tracking, Wallet, WalletError};
 use crate::card::CardProfile;
 use crate::emv::bcd;
-use crate::emv::crypto::Key16;
+use crate::emv::crypto::{Key16, sha256};
 use crate::emv::cvn::{AcInput, Verification};
 use crate::history::Status;
 use crate::ledger::{Channel, TxnDraft};
@@ -291,10 +291,4 @@ fn today(now: SystemTime) -> [u8; 3] {
         u8::try_from(d).unwrap_or(1),
     )
     .unwrap_or_default()
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
-    out
 }

@@ -17,7 +17,7 @@ use super::decode::{
     TAG_LABEL, TAG_LAST4, TAG_PAYLOAD_FORMAT, TAG_PSN, TAG_TRACK2, TAG_UN,
 };
 use crate::card::CardProfile;
-use crate::emv::crypto::Key16;
+use crate::emv::crypto::{Key16, sha256};
 use crate::emv::cvn::{AcInput, Verification};
 use crate::emv::tlv;
 use crate::ledger::{Channel, KeyLedger, LedgerError, TxnDraft};
@@ -270,11 +270,4 @@ fn unpredictable_number() -> Result<[u8; 4], PresentError> {
         .fill(&mut un)
         .map_err(|_| PresentError::Random)?;
     Ok(un)
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
 }
