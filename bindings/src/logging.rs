@@ -104,8 +104,12 @@ fn install_panic_hook() {
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("(no message)");
         log::error!(target: "walletcore::panic", "panic at {location}: {message}");
+        // One line on a desktop's stderr (a foreign exception's message carries its whole stack).
         #[cfg(not(target_os = "android"))]
-        eprintln!("walletcore: panic at {location}: {message}");
+        eprintln!(
+            "walletcore: panic at {location}: {}",
+            message.lines().next().unwrap_or_default()
+        );
     }));
 }
 
