@@ -14,6 +14,7 @@ import org.walletcore.app.logic.CardScheme
 import org.walletcore.app.logic.Expiry
 import org.walletcore.app.logic.HistoryQuerySpec
 import org.walletcore.app.logic.MerchantInfo
+import org.walletcore.app.logic.Money
 import org.walletcore.app.logic.MonthTotal
 import org.walletcore.app.logic.Outcome
 import org.walletcore.app.logic.ProvisioningResult
@@ -30,7 +31,9 @@ import org.walletcore.ffi.EventSink
 import org.walletcore.ffi.HistoryFilter
 import org.walletcore.ffi.KeyWrapperException
 import org.walletcore.ffi.Month
-import org.walletcore.ffi.ProvisioningStep
+import org.walletcore.ffi.Provisioning
+import org.walletcore.ffi.ProvisioningState
+import org.walletcore.ffi.parseQr
 import org.walletcore.ffi.ServerConfig
 import org.walletcore.ffi.StatsQuery
 import org.walletcore.ffi.Transaction
@@ -89,17 +92,17 @@ class WalletRepository(private val context: Context, private val settings: AppSe
         call(done) { w ->
             panDigits.useThenWipe { digits ->
                 digits.toAsciiBytes().useThenWipe { pan ->
-                    w.addCard(CardDetails(pan, expiry.month.toUByte(), expiry.year.toUShort(), name)).toResult()
+                    w.addCard(CardDetails(pan, expiry.month.toUByte(), expiry.year.toUShort(), name)).advance(w)
                 }
             }
         }
 
     fun acceptTerms(provisioningId: String, done: (Outcome<ProvisioningResult>) -> Unit) =
-        call(done) { it.acceptTerms(provisioningId).toResult() }
+        call(done) { w -> w.acceptTerms(provisioningId).advance(w) }
 
     /** Takes ownership of [otp] and wipes it after the call. */
     fun submitOtp(provisioningId: String, otp: CharArray, done: (Outcome<ProvisioningResult>) -> Unit) =
-        call(done) { w -> otp.useThenWipe { it.toAsciiBytes().useThenWipe { bytes -> w.submitOtp(provisioningId, bytes).toResult() } } }
+        call(done) { w -> otp.useThenWipe { it.toAsciiBytes().useThenWipe { bytes -> w.submitOtp(provisioningId, bytes).advance(w) } } }
 
     /**
      * Call only right after a successful BiometricPrompt / device-credential check. Delivers the
@@ -110,12 +113,12 @@ class WalletRepository(private val context: Context, private val settings: AppSe
     fun presentQr(cardId: String?, done: (Outcome<QrCode>) -> Unit) =
         call(done) { w ->
             val code = w.presentQr(cardId)
-            QrCode(code.payload, code.matrix.size.toInt(), code.matrix.modules, code.expiresAt.toLong() * 1_000)
+            QrCode(code.payload, code.matrix.size.toInt(), code.matrix.modules, code.expiresAtMs)
         }
 
     fun scanQr(text: String, done: (Outcome<MerchantInfo>) -> Unit) =
-        call(done) { w ->
-            val q = w.scanQr(text)
+        call(done) { _ ->
+            val q = parseQr(text)
             MerchantInfo(
                 kind = when (q.kind) {
                     FfiQrKind.MPM -> QrKind.MERCHANT
@@ -133,8 +136,19 @@ class WalletRepository(private val context: Context, private val settings: AppSe
             )
         }
 
+    /**
+     * Pay a scanned merchant code. [amountMinor] is what the user typed for a code without an
+     * amount (in the code's currency); the core checks it against the code otherwise. Delivers the
+     * payment as history now records it.
+     */
     fun payQr(text: String, cardId: String?, amountMinor: Long?, done: (Outcome<TxnItem>) -> Unit) =
-        call(done) { it.payQr(text, cardId, amountMinor?.toULong()).toItem() }
+        call(done) { w ->
+            val currency = parseQr(text).currency?.toInt()
+            val amount = amountMinor?.let { minor -> currency?.let { decimal(minor, it) } ?: minor.toString() }
+            val paid = w.payMerchantQr(text, amount, cardId)
+            val filter = HistoryFilter(cardId = paid.cardId, channel = FfiChannel.QR_SCANNED)
+            w.history(filter, 1u, null).records.first().toItem()
+        }
 
     /** One page, newest first; pass the previous page's cursor as [after]. Delivers (records, next cursor). */
     fun history(spec: HistoryQuerySpec, after: String?, done: (Outcome<Pair<List<TxnItem>, String?>>) -> Unit) =
@@ -157,7 +171,8 @@ class WalletRepository(private val context: Context, private val settings: AppSe
             }
         }
 
-    fun sync(done: (Outcome<Int>) -> Unit) = call(done) { it.sync().toInt() }
+    /** Delivers how many payments changed status. */
+    fun sync(done: (Outcome<Int>) -> Unit) = call(done) { it.sync().statusesUpdated.toInt() }
 
     /** The server settings changed: the next call opens the wallet with them. */
     fun reconfigure() = worker.execute { closeWallet() }
@@ -333,10 +348,45 @@ private fun HistoryQuerySpec.toFilter() =
         text = null,
     )
 
-private fun ProvisioningStep.toResult(): ProvisioningResult =
-    when (this) {
-        is ProvisioningStep.TermsRequired -> ProvisioningResult.TermsRequired(provisioningId, termsText, termsUrl)
-        is ProvisioningStep.OtpRequired -> ProvisioningResult.OtpRequired(provisioningId, destinationHint)
-        is ProvisioningStep.Active -> ProvisioningResult.Active(card.toItem())
-        is ProvisioningStep.Declined -> ProvisioningResult.Declined(reason)
+/**
+ * Move a provisioning through the steps that need no user input (picking the first verification
+ * method, settling a request whose answer was lost) and say what the user must do next.
+ */
+private tailrec fun Provisioning.advance(w: Wallet, rounds: Int = 0): ProvisioningResult =
+    if (rounds > 4) {
+        // The service keeps answering "not yet": let the user retry rather than spin here.
+        ProvisioningResult.Declined(lastError ?: "the token service has not finished; try again")
+    } else when (state) {
+        ProvisioningState.ELIGIBLE ->
+            ProvisioningResult.TermsRequired(id, terms?.text.orEmpty(), terms?.url)
+        ProvisioningState.IDV_REQUIRED -> {
+            val method = idvMethods.firstOrNull()
+            if (method == null) {
+                ProvisioningResult.Declined(lastError ?: "the issuer offers no way to verify the card")
+            } else {
+                w.selectIdvMethod(id, method.id).advance(w, rounds + 1)
+            }
+        }
+        ProvisioningState.IDV_PENDING ->
+            ProvisioningResult.OtpRequired(id, idvMethods.firstOrNull { it.id == idvMethod }?.target ?: idvMethods.firstOrNull()?.target.orEmpty())
+        ProvisioningState.ACTIVE -> {
+            val card = cardId
+            if (card == null) ProvisioningResult.Declined(lastError ?: "no card") else ProvisioningResult.Active(w.card(card).toItem())
+        }
+        ProvisioningState.DECLINED, ProvisioningState.FAILED ->
+            ProvisioningResult.Declined(lastError ?: "declined by the issuer")
+        ProvisioningState.NEW,
+        ProvisioningState.TERMS_ACCEPTED,
+        ProvisioningState.TOKENIZE_SENT,
+        ProvisioningState.APPROVED,
+        ProvisioningState.CREDENTIALS_PENDING,
+        -> w.resumeProvisioning(id).advance(w, rounds + 1)
     }
+
+/** Minor units as the decimal text a payment code carries ("1234", CNY -> "12.34"). */
+private fun decimal(minor: Long, currency: Int): String {
+    val exp = Money.exponent(currency)
+    if (exp == 0) return minor.toString()
+    val unit = java.math.BigDecimal.valueOf(minor).movePointLeft(exp)
+    return unit.toPlainString()
+}
