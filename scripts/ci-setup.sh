@@ -4,6 +4,8 @@
 set -euo pipefail
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# cargo-deny checks licences, bans and sources offline (scripts/gates.sh).
+cargo deny --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-deny
 
 # Debian packages: zbarimg (independent QR decoder), JNA (Kotlin bindings on the JVM), sqlite3
 # (the import-rate comparison in the history benchmark), a JDK for kotlinc.

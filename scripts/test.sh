@@ -3,7 +3,7 @@
 # scripts/ci-setup.sh. Stops at the first failing step and says which.
 #
 #   scripts/test.sh            everything
-#   FUZZ_SECONDS=0 scripts/test.sh   skip the short fuzz pass
+#   FUZZ_SECONDS=5 scripts/test.sh   a shorter fuzz pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,11 +21,6 @@ elapsed
 step "cargo test --workspace (unit, integration, property tests, pyemv/zbarimg/jwcrypto/pcscd peers)"
 cargo test --workspace --locked
 elapsed
-if [ -f scripts/failpoints.sh ]; then
-  step "failpoint tests (fault injection between consume and respond, installs, history writes, network)"
-  scripts/failpoints.sh
-  elapsed
-fi
 step "Kotlin on the JVM: UniFFI bindings over JNA, NativeHce over JNI"
 tests/kotlin/run.sh
 elapsed
@@ -38,9 +33,7 @@ if [ -x ../shared/tools/android-check ]; then
   ../shared/tools/android-check android "$CARGO_TARGET_DIR/android-bindings" tests/android-stubs
   elapsed
 fi
-if [ "$FUZZ_SECONDS" != 0 ]; then
-  step "fuzz: ${FUZZ_SECONDS}s per target"
-  scripts/fuzz.sh "$FUZZ_SECONDS"
-  elapsed
-fi
+step "hardening gates: failpoint tests, fuzz short pass (${FUZZ_SECONDS}s per target), cargo deny"
+FUZZ_SECONDS=$FUZZ_SECONDS scripts/gates.sh
+elapsed
 step "all passed in ${SECONDS}s"
