@@ -131,7 +131,8 @@ start_sandbox() {
   "$CARGO_TARGET_DIR/debug/wallet-sandbox" serve --dir "$SANDBOX_DIR" --addr 127.0.0.1:0 --json \
     >"$SANDBOX_DIR/serve.out" 2>"$SANDBOX_DIR/serve.err" &
   SANDBOX_PID=$!
-  trap 'kill "$SANDBOX_PID" 2>/dev/null; wait "$SANDBOX_PID" 2>/dev/null; rm -rf "$SANDBOX_DIR"' EXIT
+  # `wait` reports the SIGTERM we sent (143); under `set -e` that would become this script's status.
+  trap 'kill "$SANDBOX_PID" 2>/dev/null; wait "$SANDBOX_PID" 2>/dev/null || true; rm -rf "$SANDBOX_DIR"' EXIT
   local line=""
   for _ in $(seq 1 300); do
     line=$(head -n1 "$SANDBOX_DIR/serve.out" 2>/dev/null || true)
