@@ -196,14 +196,19 @@ fn malformed_json_and_oversized_bodies() {
         Some(&key()),
     );
     assert_eq!((s, err_code(&v)), (413, codes::BODY_TOO_LARGE));
-    // Unsigned and huge: still refused for size, without reading it all.
-    let resp = sb
+    // Unsigned and huge: still refused for size, without reading it all. The server answers
+    // 413 and closes as soon as the limit is crossed, so the client, still writing, may see the
+    // connection close (a broken pipe) before it can read the answer; either way the body was
+    // refused, and the checks below show the server is unharmed.
+    match sb
         .raw()
         .post(sb.url(api::AUTHORIZE))
         .body(vec![b'x'; 10 * api::MAX_REQUEST_BODY])
         .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 413);
+    {
+        Ok(resp) => assert_eq!(resp.status().as_u16(), 413),
+        Err(e) => assert!(e.is_request() && !e.is_timeout(), "{e}"),
+    }
     // Unknown path: JSON 404.
     let resp = sb.raw().get(sb.url("/v2/whatever")).send().unwrap();
     assert_eq!(resp.status().as_u16(), 404);
