@@ -14,9 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "gates: failpoint tests" >&2
-cargo clippy -p wallet-core -p wallet-tests --features wallet-tests/failpoints --all-targets \
+cargo clippy --locked -p wallet-core -p wallet-tests --features wallet-tests/failpoints --all-targets \
     -- -D warnings
-cargo test -p wallet-core -p wallet-tests --features wallet-tests/failpoints --test 'failpoints_*'
+cargo test --locked -p wallet-core -p wallet-tests --features wallet-tests/failpoints --test 'failpoints_*'
 
 echo "gates: fuzz short pass" >&2
 FUZZ_JOBS="${FUZZ_JOBS:-2}" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
