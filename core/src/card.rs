@@ -104,15 +104,17 @@ impl fmt::Debug for CardProfile {
 
 /// `6212 **** **** 4567`-style masking for logs and display: first 4 and last 4 digits.
 pub fn mask_pan(pan: &str) -> String {
-    if pan.len() <= 8 {
-        return "*".repeat(pan.len());
+    // By characters, not bytes: a non-ASCII string must mask, never panic on a char boundary.
+    let chars: Vec<char> = pan.chars().collect();
+    let n = chars.len();
+    if n <= 8 {
+        return "*".repeat(n);
     }
-    format!(
-        "{}{}{}",
-        &pan[..4],
-        "*".repeat(pan.len() - 8),
-        &pan[pan.len() - 4..]
-    )
+    chars[..4]
+        .iter()
+        .chain(std::iter::repeat_n(&'*', n - 8))
+        .chain(&chars[n - 4..])
+        .collect()
 }
 
 /// One pre-derived single-use session key and the ATC it belongs to.
@@ -126,4 +128,18 @@ pub struct Personalisation {
     pub profile: CardProfile,
     /// Keys for a contiguous, increasing range of ATCs.
     pub keys: Vec<SessionKey>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_pan;
+
+    #[test]
+    fn masks_by_character() {
+        assert_eq!(mask_pan("6212345678901234567"), "6212***********4567");
+        assert_eq!(mask_pan("41111111"), "********");
+        assert_eq!(mask_pan(""), "");
+        // Not a PAN, but it must not panic.
+        assert_eq!(mask_pan("卡号卡号卡号卡号卡号"), "卡号卡号**卡号卡号");
+    }
 }

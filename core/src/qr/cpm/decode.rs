@@ -56,11 +56,25 @@ pub enum CpmError {
 }
 
 /// A BER-TLV object, with its children when it is constructed and they parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Node {
     pub tag: Tag,
     pub value: Vec<u8>,
     pub children: Option<Vec<Node>>,
+}
+
+/// Tags and lengths only: a code's tree holds a live cryptogram (9F26) and track 2 (57), which
+/// must not reach a log through `{:?}`.
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Node");
+        d.field("tag", &self.tag);
+        match &self.children {
+            Some(children) => d.field("children", children),
+            None => d.field("len", &self.value.len()),
+        };
+        d.finish()
+    }
 }
 
 /// The cryptogram data of one application (template 63, or the common 64).
