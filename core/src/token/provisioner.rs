@@ -351,9 +351,21 @@ impl Provisioner {
             .unwrap_or_default();
         let key = Self::outbox_key(&row, Step::Terms)?;
         db::set_pending(store, id, Step::Terms, &key, S::Eligible)?;
+        self.send_terms(store, id, terms_id, &key)
+    }
+
+    /// Post the terms acceptance under `key` (new, or the lost request's own for a retry, which
+    /// the server answers once), record it, and go on to tokenize.
+    fn send_terms(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        terms_id: String,
+        key: &str,
+    ) -> Result<Provisioning, TokenError> {
         let body = json(&AcceptTerms { terms_id })?;
         let path = api::provisioning_step(id, "terms");
-        match self.signed::<ProvisioningStatus>(store, Method::Post, &path, &body, Some(&key)) {
+        match self.signed::<ProvisioningStatus>(store, Method::Post, &path, &body, Some(key)) {
             Ok(_) => db::update(
                 store,
                 id,
@@ -684,21 +696,7 @@ impl Provisioner {
             .map(|t| t.id.clone())
             .unwrap_or_default();
         let key = Self::outbox_key(&row, Step::Terms)?;
-        let body = json(&AcceptTerms { terms_id })?;
-        let path = api::provisioning_step(id, "terms");
-        match self.signed::<ProvisioningStatus>(store, Method::Post, &path, &body, Some(&key)) {
-            Ok(_) => db::update(
-                store,
-                id,
-                &Update {
-                    state: Some(S::TermsAccepted),
-                    clear_pending: true,
-                    ..Default::default()
-                },
-            )?,
-            Err(e) => return Err(self.failed(store, id, S::Failed, e, Step::Terms)?),
-        }
-        self.tokenize(store, id)
+        self.send_terms(store, id, terms_id, &key)
     }
 
     fn resume_after_status(

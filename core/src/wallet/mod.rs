@@ -317,7 +317,8 @@ impl Wallet {
             .map(|e| e.profile.id))
     }
 
-    /// Record the issuer's answer for the payment `card_id` made with `atc`. Idempotent: a
+    /// Record the issuer's answer for the payment `card_id` made with `atc` — a tap or a paid
+    /// code: every payment spends one key, so card and ATC name one record. Idempotent: a
     /// repeated or late answer for a record already settled changes nothing. Returns whether a
     /// pending record was updated.
     pub fn settle(&self, card_id: &str, atc: u16, status: Status) -> Result<bool, WalletError> {
@@ -325,7 +326,7 @@ impl Wallet {
         let pending = inner.store.pending()?;
         let Some(record) = pending
             .iter()
-            .find(|r| r.card_id == card_id && r.atc == atc && r.channel != Channel::QrScanned)
+            .find(|r| r.card_id == card_id && r.atc == atc)
         else {
             return Ok(false);
         };

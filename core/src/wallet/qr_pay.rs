@@ -182,7 +182,7 @@ impl Wallet {
         } else {
             Status::Declined
         };
-        self.settle_scanned(&profile.id, atc, status)?;
+        self.settle(&profile.id, atc, status)?;
         Ok(MerchantPayment {
             card_id: profile.id,
             atc,
@@ -193,18 +193,6 @@ impl Wallet {
             response_code: answer.response_code,
             reason: answer.reason,
         })
-    }
-
-    fn settle_scanned(&self, card_id: &str, atc: u16, status: Status) -> Result<(), WalletError> {
-        let mut inner = self.lock_inner();
-        let pending = inner.store.pending()?;
-        if let Some(r) = pending
-            .iter()
-            .find(|r| r.card_id == card_id && r.atc == atc && r.channel == Channel::QrScanned)
-        {
-            inner.store.set_status(r.id, status)?;
-        }
-        Ok(())
     }
 }
 
